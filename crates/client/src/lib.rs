@@ -1,0 +1,22 @@
+//! The Confer client: everything a front end (the desktop app, the `confer`
+//! command line) needs to take part in a meeting.
+//!
+//! - [`api`]: the web API (accounts, login, meetings, join tokens) over
+//!   HTTPS.
+//! - [`session`]: the meeting session as a sans-IO state machine. All the
+//!   decisions live here: joining, the roster, keep-alives, chat, media
+//!   counters, how and why the session ended.
+//! - [`driver`]: the thin tokio shell that connects to the router (QUIC
+//!   first, then TLS over TCP), moves bytes between the connection and a
+//!   [`session::Session`], and hands events to the front end.
+//! - [`tls`]: the one TLS policy (TLS 1.3 only, trust only the given CA,
+//!   ALPN `confer/1`) used for every router connection.
+//!
+//! A typical client asks [`api::ApiClient::join_token`] for a ticket, calls
+//! [`driver::connect`] with the router addresses it names, and runs
+//! [`driver::run`] until the session ends.
+
+pub mod api;
+pub mod driver;
+pub mod session;
+pub mod tls;

@@ -1,0 +1,590 @@
+//! The meeting session: everything a client decides while it is in a
+//! meeting, as a sans-IO state machine.
+//!
+//! A [`Session`] sends the `join`, mirrors the roster the router announces,
+//! schedules keep-alive pings, relays chat, counts media per sender,
+//! optionally generates the synthetic test stream, and ends with an
+//! [`EndReason`]. It owns no socket, task or clock, so tests drive it with a
+//! virtual clock and every decision is reproducible.
+//!
+//! # Driving contract
+//!
+//! The driver (see [`crate::driver`]) owns the connection and the clock:
+//!
+//! 1. Create the session with [`Session::new`] once the connection is up.
+//! 2. After **every** call into the session, drain [`Session::poll_output`]
+//!    until it returns `None`, carrying out each [`Output`] in order
+//!    (`Control` before a later `Close` must reach the router).
+//! 3. Sleep until [`Session::poll_timeout`] (or until input arrives), then
+//!    call [`Session::handle_timeout`]. `None` means no timer is needed.
+//! 4. Feed what arrives: [`Session::handle_control`] for each control frame's
+//!    payload, [`Session::handle_media`] for each RTP packet,
+//!    [`Session::handle_transport_closed`] when the connection ends or fails.
+//! 5. Pass user requests in: [`Session::send_chat`], [`Session::send_media`],
+//!    [`Session::leave`].
+//! 6. Stop once [`Session::is_ended`] is true and the outputs are drained;
+//!    the session keeps its roster and statistics for reading afterwards.
+//!
+//! Every `now` passed in must not go backwards.
+
+mod output;
+mod roster;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use confer_media::synthetic::{self, SyntheticSource};
+use confer_wire::PROTOCOL_VERSION;
+use confer_wire::control::{ClientMessage, ErrorCode, LeaveReason, MAX_CHAT_LEN, ServerMessage};
+use confer_wire::ids::{MeetingId, ParticipantId, Role, participant_of_ssrc};
+use confer_wire::rtp::{self, PT_SYNTHETIC, RtpPacket};
+
+pub use output::{Event, Output};
+pub use roster::Roster;
+pub use stats::{
+    ChatRecord, EndReason, MediaStats, ReceivedMedia, RosterChange, RosterEvent, code_name,
+    leave_reason_name,
+};
+
+/// How long to wait for `joined` after sending `join` (the router itself
+/// gives up on a silent client after 5 s; this is the mirror image).
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long to wait, after sending `leave`, for the router to close the
+/// connection before closing it ourselves.
+pub const DEFAULT_LEAVE_LINGER: Duration = Duration::from_secs(2);
+
+/// Pings whose pong we still wait for; older ones are forgotten so a router
+/// that never answers cannot make the list grow.
+const MAX_PINGS_IN_FLIGHT: usize = 8;
+
+/// The track number of the synthetic stream.
+const SYNTHETIC_TRACK: u8 = 0;
+
+/// How a session is set up.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The join token from the web service.
+    pub token: String,
+    /// How long to wait for the router to admit us.
+    pub join_timeout: Duration,
+    /// How long to wait for the router to close after we said `leave`.
+    pub leave_linger: Duration,
+    /// Stream the synthetic test source (`confer_media::synthetic`) once joined.
+    pub synthetic_media: bool,
+}
+
+impl SessionConfig {
+    /// Defaults for `token`: no media, standard timeouts.
+    pub fn new(token: impl Into<String>) -> Self {
+        SessionConfig {
+            token: token.into(),
+            join_timeout: DEFAULT_JOIN_TIMEOUT,
+            leave_linger: DEFAULT_LEAVE_LINGER,
+            synthetic_media: false,
+        }
+    }
+}
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// `join` sent, waiting for `joined`.
+    Joining,
+    /// In the meeting.
+    Joined,
+    /// `leave` sent, waiting for the router to close.
+    Leaving,
+    /// Over; see [`Session::end_reason`].
+    Ended,
+}
+
+/// Why a request to the session was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The session is not (or no longer) in the meeting.
+    #[error("not in the meeting (session is {0:?})")]
+    NotJoined(SessionState),
+    /// A chat message must be 1 to 4096 bytes.
+    #[error("chat message of {0} bytes; it must be 1 to {MAX_CHAT_LEN} bytes")]
+    InvalidChat(usize),
+    /// A media packet is not RTP, or carries an SSRC that is not ours (the
+    /// router would drop it).
+    #[error("media packet refused: {0}")]
+    InvalidMedia(String),
+}
+
+/// Internal state with the data each phase needs.
+#[derive(Debug, Clone)]
+enum Phase {
+    Joining { deadline: Instant },
+    Joined,
+    Leaving { deadline: Instant },
+    Ended(EndReason),
+}
+
+/// What the router told us when it admitted us.
+#[derive(Debug, Clone, Copy)]
+struct Admission {
+    participant_id: ParticipantId,
+    meeting_id: MeetingId,
+    role: Role,
+    keepalive: Duration,
+    /// How long we tolerate hearing nothing from the router.
+    silence_limit: Duration,
+}
+
+/// A client's meeting session (see the module docs for the driving contract).
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    phase: Phase,
+    /// When the session was created; event times are relative to it.
+    created_at: Instant,
+    admission: Option<Admission>,
+    /// Last time anything arrived from the router, for the silence check.
+    last_heard: Instant,
+    /// When the next keep-alive ping is due (joined only).
+    next_ping: Option<Instant>,
+    next_nonce: u64,
+    /// Pings awaiting their pong: nonce and send time, oldest first.
+    pings_in_flight: VecDeque<(u64, Instant)>,
+    rtt: Option<Duration>,
+    roster: Roster,
+    roster_events: Vec<RosterEvent>,
+    chat_received: Vec<ChatRecord>,
+    chat_sent: u64,
+    media: MediaStats,
+    /// Non-fatal errors the router reported.
+    router_errors: Vec<(ErrorCode, String)>,
+    /// Messages from the router that were dropped as unusable.
+    protocol_violations: u64,
+    synthetic: Option<SyntheticSource>,
+    outputs: VecDeque<Output>,
+}
+
+impl Session {
+    /// A session that starts by asking to join with `config.token`.
+    pub fn new(config: SessionConfig, now: Instant) -> Self {
+        let mut outputs = VecDeque::new();
+        outputs.push_back(Output::Control(ClientMessage::Join {
+            version: PROTOCOL_VERSION,
+            token: config.token.clone(),
+        }));
+        Session {
+            phase: Phase::Joining { deadline: now + config.join_timeout },
+            config,
+            created_at: now,
+            admission: None,
+            last_heard: now,
+            next_ping: None,
+            next_nonce: 1,
+            pings_in_flight: VecDeque::new(),
+            rtt: None,
+            roster: Roster::default(),
+            roster_events: Vec::new(),
+            chat_received: Vec::new(),
+            chat_sent: 0,
+            media: MediaStats::default(),
+            router_errors: Vec::new(),
+            protocol_violations: 0,
+            synthetic: None,
+            outputs,
+        }
+    }
+
+    /// The next thing to do, or `None` when there is nothing right now.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] must next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Joining { deadline } | Phase::Leaving { deadline } => Some(*deadline),
+            Phase::Joined => {
+                let silence = self.admission.map(|a| self.last_heard + a.silence_limit);
+                [self.next_ping, silence, self.synthetic.as_ref().map(|s| s.poll_timeout())]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            }
+            Phase::Ended(_) => None,
+        }
+    }
+
+    /// Lets time pass: join and leave deadlines, silence, pings, media.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Joining { deadline } if now >= deadline => {
+                let secs = self.config.join_timeout.as_secs_f64();
+                self.end(EndReason::Error(format!("the router did not answer the join within {secs}s")));
+            }
+            Phase::Leaving { deadline } if now >= deadline => self.end(EndReason::Left),
+            Phase::Joined => self.joined_timeout(now),
+            _ => {}
+        }
+    }
+
+    fn joined_timeout(&mut self, now: Instant) {
+        let Some(admission) = self.admission else { return };
+        if now >= self.last_heard + admission.silence_limit {
+            let ms = now.duration_since(self.last_heard).as_millis();
+            self.end(EndReason::Error(format!("heard nothing from the router for {ms} ms")));
+            return;
+        }
+        if let Some(due) = self.next_ping
+            && now >= due
+        {
+            let nonce = self.next_nonce;
+            self.next_nonce += 1;
+            if self.pings_in_flight.len() == MAX_PINGS_IN_FLIGHT {
+                self.pings_in_flight.pop_front();
+            }
+            self.pings_in_flight.push_back((nonce, now));
+            self.outputs.push_back(Output::Control(ClientMessage::Ping { nonce }));
+            // From `now`, not from `due`: after a stall, one ping is enough.
+            self.next_ping = Some(now + admission.keepalive);
+        }
+        if let Some(source) = self.synthetic.as_mut() {
+            while let Some(packet) = source.poll_packet(now) {
+                self.media.sent_packets += 1;
+                self.media.sent_bytes += packet.len() as u64;
+                self.outputs.push_back(Output::Media(Bytes::from(packet)));
+            }
+        }
+    }
+
+    /// Handles the payload of one control frame from the router.
+    pub fn handle_control(&mut self, now: Instant, payload: &[u8]) {
+        if self.is_ended() {
+            return;
+        }
+        self.last_heard = now;
+        match ServerMessage::decode(payload) {
+            Ok(msg) => self.handle_message(now, msg),
+            Err(e) => self.violation(format!("{e}")),
+        }
+    }
+
+    /// Handles one decoded control message from the router.
+    pub fn handle_message(&mut self, now: Instant, msg: ServerMessage) {
+        if self.is_ended() {
+            return;
+        }
+        self.last_heard = now;
+        let joining = matches!(self.phase, Phase::Joining { .. });
+        match msg {
+            ServerMessage::Joined {
+                version,
+                participant_id,
+                meeting_id,
+                role,
+                roster,
+                keepalive_interval_ms,
+                silence_timeout_ms,
+            } => {
+                if !joining {
+                    return self.violation("a second `joined`".into());
+                }
+                if version != PROTOCOL_VERSION {
+                    return self.end(EndReason::Error(format!(
+                        "the router speaks protocol version {version}, we speak {PROTOCOL_VERSION}"
+                    )));
+                }
+                self.admit(now, participant_id, meeting_id, role, roster, keepalive_interval_ms, silence_timeout_ms);
+            }
+            ServerMessage::Error { code, message, fatal } => {
+                if fatal {
+                    let reason = if joining {
+                        EndReason::Refused { code, message }
+                    } else {
+                        EndReason::Error(format!("the router closed the session: {}: {message}", code_name(code)))
+                    };
+                    self.end(reason);
+                } else {
+                    self.router_errors.push((code, message.clone()));
+                    self.outputs.push_back(Output::Event(Event::RouterError { code, message }));
+                }
+            }
+            ServerMessage::Removed { reason } => self.end(match reason {
+                LeaveReason::Left => EndReason::Left,
+                LeaveReason::Expelled => EndReason::Expelled,
+                LeaveReason::Ended => EndReason::Ended,
+                other => EndReason::Error(format!("removed by the router: {}", leave_reason_name(other))),
+            }),
+            ServerMessage::Pong { nonce } => {
+                if let Some(pos) = self.pings_in_flight.iter().position(|(n, _)| *n == nonce) {
+                    let (_, sent) = self.pings_in_flight[pos];
+                    self.rtt = Some(now.duration_since(sent));
+                    // Pongs come in order, so anything older is lost.
+                    self.pings_in_flight.drain(..=pos);
+                }
+            }
+            _ if joining => self.violation("a message before `joined`".into()),
+            ServerMessage::ParticipantJoined { participant } => {
+                self.roster_events.push(RosterEvent {
+                    at_ms: self.ms_since_start(now),
+                    participant_id: participant.participant_id,
+                    name: Some(participant.name.clone()),
+                    change: RosterChange::Joined,
+                });
+                self.roster.insert(participant.clone());
+                self.outputs.push_back(Output::Event(Event::ParticipantJoined(participant)));
+            }
+            ServerMessage::ParticipantLeft { participant_id, reason } => {
+                let name = self.roster.remove(participant_id).map(|e| e.name);
+                self.roster_events.push(RosterEvent {
+                    at_ms: self.ms_since_start(now),
+                    participant_id,
+                    name: name.clone(),
+                    change: RosterChange::Left(reason),
+                });
+                self.outputs.push_back(Output::Event(Event::ParticipantLeft { participant_id, name, reason }));
+            }
+            ServerMessage::Chat { id, from, to, text } => {
+                let own = Some(from) == self.participant_id();
+                if !own {
+                    self.chat_received.push(ChatRecord { id, from, to, text: text.clone() });
+                }
+                let from_name = self.roster.get(from).map(|e| e.name.clone());
+                self.outputs.push_back(Output::Event(Event::Chat { id, from, from_name, to, text, own }));
+            }
+            // Messages a later protocol version may add; the router is
+            // responsible for not sending them to a version-1 client.
+            _ => self.violation("a message this client does not know".into()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn admit(
+        &mut self,
+        now: Instant,
+        participant_id: ParticipantId,
+        meeting_id: MeetingId,
+        role: Role,
+        roster: Vec<confer_wire::control::RosterEntry>,
+        keepalive_interval_ms: u32,
+        silence_timeout_ms: u32,
+    ) {
+        // A router announcing a zero interval would make us ping in a loop.
+        let keepalive = Duration::from_millis(u64::from(keepalive_interval_ms.max(100)));
+        // The router speaks only to answer us (pongs every keep-alive), so allow
+        // one keep-alive on top of its own silence timeout before giving up.
+        let silence_limit = Duration::from_millis(u64::from(silence_timeout_ms.max(1000))) + keepalive;
+        self.admission = Some(Admission { participant_id, meeting_id, role, keepalive, silence_limit });
+        self.roster.reset(roster.clone());
+        self.phase = Phase::Joined;
+        self.next_ping = Some(now + keepalive);
+        if self.config.synthetic_media {
+            self.synthetic = Some(SyntheticSource::new(participant_id, SYNTHETIC_TRACK, now));
+        }
+        self.outputs.push_back(Output::Event(Event::Joined { participant_id, meeting_id, role, roster }));
+        // The first media packet is due now.
+        self.joined_timeout(now);
+    }
+
+    /// Handles one RTP packet from the router (a datagram or a media frame).
+    pub fn handle_media(&mut self, now: Instant, packet: &[u8]) {
+        if self.is_ended() {
+            return;
+        }
+        self.last_heard = now;
+        let Ok(parsed) = RtpPacket::parse(packet) else {
+            self.media.malformed_packets += 1;
+            return;
+        };
+        let from = participant_of_ssrc(parsed.header.ssrc);
+        let entry = self.media.received.entry(from).or_default();
+        entry.packets += 1;
+        entry.bytes += packet.len() as u64;
+        if parsed.header.payload_type == PT_SYNTHETIC {
+            match synthetic::parse_payload(parsed.payload) {
+                Ok(_) => entry.synthetic_intact += 1,
+                Err(_) => entry.synthetic_corrupt += 1,
+            }
+        }
+    }
+
+    /// The connection closed or failed; `detail` says how, if known.
+    pub fn handle_transport_closed(&mut self, _now: Instant, detail: Option<&str>) {
+        let suffix = detail.map(|d| format!(": {d}")).unwrap_or_default();
+        let reason = match self.phase {
+            Phase::Joining { .. } => {
+                EndReason::Error(format!("the connection closed before the router answered the join{suffix}"))
+            }
+            Phase::Joined => EndReason::Error(format!("the connection to the router was lost{suffix}")),
+            Phase::Leaving { .. } => EndReason::Left,
+            Phase::Ended(_) => return,
+        };
+        self.end(reason);
+    }
+
+    /// Sends a chat message to everyone (`to` = `None`) or to one participant.
+    pub fn send_chat(&mut self, to: Option<ParticipantId>, text: &str) -> Result<(), SessionError> {
+        self.require_joined()?;
+        if text.is_empty() || text.len() > MAX_CHAT_LEN {
+            return Err(SessionError::InvalidChat(text.len()));
+        }
+        self.chat_sent += 1;
+        self.outputs.push_back(Output::Control(ClientMessage::Chat { to, text: text.to_owned() }));
+        Ok(())
+    }
+
+    /// Sends one RTP packet of ours (for sources other than the built-in
+    /// synthetic one). Its SSRC must be one of ours.
+    pub fn send_media(&mut self, packet: Bytes) -> Result<(), SessionError> {
+        self.require_joined()?;
+        let ssrc = rtp::ssrc(&packet).map_err(|e| SessionError::InvalidMedia(e.to_string()))?;
+        if Some(participant_of_ssrc(ssrc)) != self.participant_id() {
+            return Err(SessionError::InvalidMedia(format!("SSRC {ssrc:#x} is not ours")));
+        }
+        self.media.sent_packets += 1;
+        self.media.sent_bytes += packet.len() as u64;
+        self.outputs.push_back(Output::Media(packet));
+        Ok(())
+    }
+
+    /// Leaves the meeting: says `leave` and waits (at most
+    /// [`SessionConfig::leave_linger`]) for the router to close.
+    pub fn leave(&mut self, now: Instant) {
+        match self.phase {
+            // Not admitted yet: there is nobody to say goodbye to; closing
+            // the connection is the whole of leaving.
+            Phase::Joining { .. } => self.end(EndReason::Left),
+            Phase::Joined => {
+                self.outputs.push_back(Output::Control(ClientMessage::Leave));
+                self.synthetic = None;
+                self.phase = Phase::Leaving { deadline: now + self.config.leave_linger };
+            }
+            Phase::Leaving { .. } | Phase::Ended(_) => {}
+        }
+    }
+
+    /// Ends the session because of a failure outside it (for example the
+    /// driver could not write to the connection).
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        if matches!(self.phase, Phase::Leaving { .. }) {
+            // We were going anyway; the goodbye not arriving changes nothing.
+            self.end(EndReason::Left);
+        } else {
+            self.end(EndReason::Error(reason.into()));
+        }
+    }
+
+    fn require_joined(&self) -> Result<(), SessionError> {
+        match self.phase {
+            Phase::Joined => Ok(()),
+            _ => Err(SessionError::NotJoined(self.state())),
+        }
+    }
+
+    fn violation(&mut self, what: String) {
+        if matches!(self.phase, Phase::Joining { .. }) {
+            // Before joining there is no session to protect: give up, as the
+            // protocol has the router do with a bad first message.
+            self.end(EndReason::Error(format!("the router sent {what}")));
+        } else {
+            self.protocol_violations += 1;
+            self.outputs.push_back(Output::Event(Event::ProtocolViolation(what)));
+        }
+    }
+
+    fn end(&mut self, reason: EndReason) {
+        if self.is_ended() {
+            return;
+        }
+        self.phase = Phase::Ended(reason.clone());
+        self.synthetic = None;
+        self.next_ping = None;
+        self.outputs.push_back(Output::Event(Event::Ended(reason)));
+        self.outputs.push_back(Output::Close);
+    }
+
+    fn ms_since_start(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.created_at).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Where the session is in its life.
+    pub fn state(&self) -> SessionState {
+        match self.phase {
+            Phase::Joining { .. } => SessionState::Joining,
+            Phase::Joined => SessionState::Joined,
+            Phase::Leaving { .. } => SessionState::Leaving,
+            Phase::Ended(_) => SessionState::Ended,
+        }
+    }
+
+    /// True once the session is over.
+    pub fn is_ended(&self) -> bool {
+        matches!(self.phase, Phase::Ended(_))
+    }
+
+    /// How the session ended, once it has.
+    pub fn end_reason(&self) -> Option<&EndReason> {
+        match &self.phase {
+            Phase::Ended(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Our participant id, once admitted.
+    pub fn participant_id(&self) -> Option<ParticipantId> {
+        self.admission.map(|a| a.participant_id)
+    }
+
+    /// The meeting, once admitted.
+    pub fn meeting_id(&self) -> Option<MeetingId> {
+        self.admission.map(|a| a.meeting_id)
+    }
+
+    /// Our role, once admitted.
+    pub fn role(&self) -> Option<Role> {
+        self.admission.map(|a| a.role)
+    }
+
+    /// The roster as last announced (kept after the session ends).
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// Roster changes after joining, in order.
+    pub fn roster_events(&self) -> &[RosterEvent] {
+        &self.roster_events
+    }
+
+    /// Chat from others (our own echoed messages excluded), in order.
+    pub fn chat_received(&self) -> &[ChatRecord] {
+        &self.chat_received
+    }
+
+    /// Chat messages we sent.
+    pub fn chat_sent(&self) -> u64 {
+        self.chat_sent
+    }
+
+    /// Media counters.
+    pub fn media(&self) -> &MediaStats {
+        &self.media
+    }
+
+    /// The latest ping round-trip time.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// Non-fatal errors the router reported, in order.
+    pub fn router_errors(&self) -> &[(ErrorCode, String)] {
+        &self.router_errors
+    }
+
+    /// Messages from the router that were dropped as unusable.
+    pub fn protocol_violations(&self) -> u64 {
+        self.protocol_violations
+    }
+}

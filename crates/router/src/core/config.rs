@@ -1,0 +1,34 @@
+//! Tunables of the meeting core. The defaults are the protocol's numbers
+//! (`docs/protocol.md`, "Liveness"); tests and benchmarks may change them.
+
+use std::time::Duration;
+
+/// Limits and timers of a [`crate::core::Router`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreConfig {
+    /// How long a new connection has to send `join` before it is refused
+    /// with `join_timeout` (protocol: 5 s).
+    pub join_timeout: Duration,
+    /// How long a joined participant may stay silent before it is dropped
+    /// with `timed_out` (protocol: 6 s).
+    pub silence_timeout: Duration,
+    /// How often clients are told to send something when idle (protocol:
+    /// 2 s). Announced in `joined`; the router itself only enforces
+    /// [`CoreConfig::silence_timeout`].
+    pub keepalive_interval: Duration,
+    /// Most participants one meeting may hold at once; the next `join` is
+    /// refused with `meeting_full`. Bounds the cost of a roster and of
+    /// forwarding one packet.
+    pub max_participants_per_meeting: usize,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            join_timeout: Duration::from_secs(5),
+            silence_timeout: Duration::from_secs(6),
+            keepalive_interval: Duration::from_secs(2),
+            max_participants_per_meeting: 1000,
+        }
+    }
+}

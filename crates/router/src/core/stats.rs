@@ -1,0 +1,44 @@
+//! Counters the router keeps about itself, for operators and benchmarks.
+
+/// A snapshot of the router's counters.
+///
+/// Gauges (`connections`, `meetings`, `participants`) are current values;
+/// everything else counts events since the router started. The meeting core
+/// fills most fields; the two about outbound queues come from the driver,
+/// which owns those queues, and are zero in a bare core.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouterStats {
+    /// Open connections, joined or still expected to join.
+    pub connections: u64,
+    /// Meetings with at least one participant.
+    pub meetings: u64,
+    /// Participants across all meetings.
+    pub participants: u64,
+    /// Joins admitted.
+    pub joins_admitted: u64,
+    /// Joins refused (bad token, reused session, wrong meeting, full, ...).
+    pub joins_refused: u64,
+    /// Chat messages relayed.
+    pub chat_messages: u64,
+    /// Media packets accepted from a sender and handed on for forwarding.
+    pub media_forwarded: u64,
+    /// Copies of media packets handed to the driver: each forwarded packet
+    /// counts once per recipient.
+    pub media_copies: u64,
+    /// Media packets dropped because their connection had not joined (or
+    /// was already gone).
+    pub media_dropped_not_joined: u64,
+    /// Media packets dropped because they were not RTP version 2 or were
+    /// larger than a media frame may be.
+    pub media_dropped_malformed: u64,
+    /// Media packets dropped because their SSRC belongs to someone other
+    /// than the sender.
+    pub media_dropped_spoofed: u64,
+    /// Media copies the driver dropped because a recipient's outbound queue
+    /// was full (a slow client loses media rather than slowing others).
+    pub media_dropped_queue_full: u64,
+    /// Clients the driver disconnected because their control queue
+    /// overflowed.
+    pub slow_clients_disconnected: u64,
+}

@@ -1,0 +1,279 @@
+//! Control messages and their codec.
+//!
+//! Each message is one JSON object with a `type` field, carried in one
+//! [`crate::frame::FrameKind::Control`] frame. Clients send
+//! [`ClientMessage`]s, the router sends [`ServerMessage`]s. Unknown fields are
+//! ignored (so later versions may add some); an unknown `type` is an error.
+//! JSON because control traffic is small and rare next to media, and a
+//! format people can read in a packet capture is worth more here than bytes.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::ids::{MeetingId, ParticipantId, Role};
+
+/// Longest chat message accepted, in bytes of UTF-8.
+pub const MAX_CHAT_LEN: usize = 4096;
+
+/// What a client may say to the router.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClientMessage {
+    /// First message on a connection: asks to enter the meeting the token names.
+    Join {
+        /// The protocol version the client speaks ([`crate::PROTOCOL_VERSION`]).
+        version: u16,
+        /// The meeting the client means to join. The router refuses the join
+        /// ([`ErrorCode::WrongMeeting`]) unless the token was issued for it,
+        /// so a token for one meeting never lets anyone into another.
+        meeting_id: MeetingId,
+        /// The join token (a compact JWS) from the web service.
+        token: String,
+    },
+    /// A chat message to everyone, or to one participant.
+    Chat {
+        /// The one recipient, or `None` for everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<ParticipantId>,
+        /// The message, at most [`MAX_CHAT_LEN`] bytes.
+        text: String,
+    },
+    /// Keep-alive; the router answers with [`ServerMessage::Pong`].
+    Ping {
+        /// Echoed back in the pong, so the client can measure round-trip time.
+        nonce: u64,
+    },
+    /// Leaves the meeting; the router closes the connection after it.
+    Leave,
+}
+
+/// What the router may say to a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerMessage {
+    /// The join succeeded: who you are and who is already here.
+    Joined {
+        /// The protocol version the router speaks.
+        version: u16,
+        /// Your id in this meeting; your SSRCs are `participant_id << 8 | track`.
+        participant_id: ParticipantId,
+        /// The meeting you joined.
+        meeting_id: MeetingId,
+        /// Your role, from your join token.
+        role: Role,
+        /// Everyone in the meeting, you included.
+        roster: Vec<RosterEntry>,
+        /// How often to send something (a ping will do) when idle.
+        keepalive_interval_ms: u32,
+        /// Silence after which the router drops you.
+        silence_timeout_ms: u32,
+    },
+    /// Someone entered the meeting.
+    ParticipantJoined {
+        /// Who.
+        participant: RosterEntry,
+    },
+    /// Someone is no longer in the meeting.
+    ParticipantLeft {
+        /// Who.
+        participant_id: ParticipantId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// A chat message relayed by the router.
+    Chat {
+        /// Per-meeting message number, increasing.
+        id: u64,
+        /// Sender.
+        from: ParticipantId,
+        /// The one recipient, or `None` when sent to everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<ParticipantId>,
+        /// The message.
+        text: String,
+    },
+    /// Answer to [`ClientMessage::Ping`].
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
+    /// Something the client sent was refused. If `fatal`, the router closes
+    /// the connection after this message.
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable explanation.
+        message: String,
+        /// Whether the connection is being closed.
+        fatal: bool,
+    },
+    /// The router is removing you from the meeting (after this it closes).
+    Removed {
+        /// Why.
+        reason: LeaveReason,
+    },
+}
+
+/// One line of the roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    /// The participant's id in this meeting.
+    pub participant_id: ParticipantId,
+    /// Display name from the join token.
+    pub name: String,
+    /// Role from the join token.
+    pub role: Role,
+    /// True when the participant is not signed in.
+    #[serde(default)]
+    pub guest: bool,
+}
+
+/// Why a participant left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LeaveReason {
+    /// They left on purpose.
+    Left,
+    /// Their connection closed without a goodbye.
+    Disconnected,
+    /// Nothing was heard from them for longer than the silence timeout.
+    TimedOut,
+    /// A host removed them.
+    Expelled,
+    /// The meeting ended.
+    Ended,
+}
+
+/// Machine-readable reasons for [`ServerMessage::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// The `join` named a protocol version the router does not speak.
+    UnsupportedVersion,
+    /// The join token is malformed, forged, or for another audience or issuer.
+    InvalidToken,
+    /// The join token has expired.
+    TokenExpired,
+    /// The join token's session id was already used.
+    SessionReused,
+    /// The join token was issued for a different meeting than the one named in `join`.
+    WrongMeeting,
+    /// A message could not be decoded.
+    MalformedMessage,
+    /// A frame exceeded the size limit.
+    FrameTooLarge,
+    /// No `join` arrived in time.
+    JoinTimeout,
+    /// A message other than `join` arrived before joining.
+    NotJoined,
+    /// A second `join` on a joined connection.
+    AlreadyJoined,
+    /// A chat message longer than [`MAX_CHAT_LEN`] or empty.
+    InvalidChat,
+    /// The named participant is not in the meeting.
+    UnknownParticipant,
+    /// The meeting cannot take more participants.
+    MeetingFull,
+    /// The role does not allow the action.
+    NotAllowed,
+    /// The router failed; not the client's fault.
+    Internal,
+}
+
+/// Why bytes are not a control message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Not JSON, not an object, an unknown `type`, or a field of the wrong shape.
+    #[error("malformed control message: {0}")]
+    Malformed(String),
+}
+
+/// Encodes a control message as the payload of a control frame.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    // Serialising these types cannot fail: every map key is a string and no
+    // Serialize impl of ours returns an error.
+    #[allow(clippy::expect_used)]
+    serde_json::to_vec(msg).expect("control messages always serialise")
+}
+
+/// Decodes a control frame's payload.
+pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, DecodeError> {
+    serde_json::from_slice(payload).map_err(|e| DecodeError::Malformed(e.to_string()))
+}
+
+impl ClientMessage {
+    /// Encodes this message (see [`encode`]).
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Decodes a client message (see [`decode`]).
+    pub fn decode(payload: &[u8]) -> Result<Self, DecodeError> {
+        decode(payload)
+    }
+}
+
+impl ServerMessage {
+    /// Encodes this message (see [`encode`]).
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Decodes a router message (see [`decode`]).
+    pub fn decode(payload: &[u8]) -> Result<Self, DecodeError> {
+        decode(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_messages_have_stable_json() {
+        let m = ClientMessage::Chat { to: None, text: "hi".into() };
+        assert_eq!(String::from_utf8(m.encode()).unwrap(), r#"{"type":"chat","text":"hi"}"#);
+        let m = ClientMessage::Join { version: 1, meeting_id: MeetingId(42), token: "t".into() };
+        assert_eq!(ClientMessage::decode(&m.encode()).unwrap(), m);
+        assert_eq!(ClientMessage::decode(br#"{"type":"leave","extra":1}"#).unwrap(), ClientMessage::Leave);
+    }
+
+    #[test]
+    fn server_messages_round_trip() {
+        let msgs = [
+            ServerMessage::Joined {
+                version: 1,
+                participant_id: ParticipantId(1),
+                meeting_id: MeetingId(123_456_789),
+                role: Role::Host,
+                roster: vec![RosterEntry {
+                    participant_id: ParticipantId(1),
+                    name: "Ada".into(),
+                    role: Role::Host,
+                    guest: false,
+                }],
+                keepalive_interval_ms: 2000,
+                silence_timeout_ms: 6000,
+            },
+            ServerMessage::ParticipantLeft {
+                participant_id: ParticipantId(2),
+                reason: LeaveReason::TimedOut,
+            },
+            ServerMessage::Error { code: ErrorCode::SessionReused, message: "x".into(), fatal: true },
+        ];
+        for m in msgs {
+            assert_eq!(ServerMessage::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn rejects_garbage_and_unknown_types() {
+        for bad in [&b""[..], b"null", b"[]", br#"{"type":"fly"}"#, br#"{"type":"ping"}"#, b"\xff\xfe"] {
+            assert!(ClientMessage::decode(bad).is_err(), "{bad:?}");
+        }
+    }
+}

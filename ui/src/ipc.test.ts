@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import type { AppInfo } from "./bindings";
+import { type Shell, loadAppInfo } from "./ipc";
+
+const info: AppInfo = { name: "Confer", version: "0.1.0", tauriVersion: "2.12.5", os: "linux" };
+
+function fakeShell(present: boolean, answer: () => Promise<unknown>): Shell & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    isTauri: () => present,
+    invoke: <T>(command: string) => {
+      calls.push(command);
+      return answer() as Promise<T>;
+    },
+  };
+}
+
+describe("loadAppInfo", () => {
+  it("reports a browser preview without calling the shell", async () => {
+    const shell = fakeShell(false, () => Promise.resolve(info));
+    expect(await loadAppInfo(shell)).toEqual({ status: "browser" });
+    expect(shell.calls).toEqual([]);
+  });
+
+  it("returns what app_info answers inside the shell", async () => {
+    const shell = fakeShell(true, () => Promise.resolve(info));
+    expect(await loadAppInfo(shell)).toEqual({ status: "ready", info });
+    expect(shell.calls).toEqual(["app_info"]);
+  });
+
+  it("turns the shell's typed error into a message", async () => {
+    const shell = fakeShell(true, () => Promise.reject({ kind: "internal", message: "boom" }));
+    expect(await loadAppInfo(shell)).toEqual({ status: "failed", message: "boom" });
+  });
+
+  it("works in a real runtime without Tauri globals", async () => {
+    // No `window.__TAURI_INTERNALS__` under Node: the default shell must say "browser".
+    expect(await loadAppInfo()).toEqual({ status: "browser" });
+  });
+});

@@ -1,0 +1,218 @@
+/**
+ * The start screen: the Confer wordmark, a "Sign in" form, a "Join a
+ * meeting" form and the app's version.
+ *
+ * Both forms validate locally (see `../forms.ts`) and are not yet connected
+ * to a server; the version comes from the shell's `app_info` command through
+ * the store. Everything is plain form controls with real labels, so the
+ * screen works with a keyboard and a screen reader without extra code.
+ */
+
+import { type Attrs, h, s } from "../dom";
+import { type FieldErrors, isValid, validateJoin, validateSignIn } from "../forms";
+import type { AppInfoState } from "../ipc";
+import { caretAfterDigits, formatMeetingId, MAX_MEETING_ID_DIGITS } from "../meeting_id";
+import type { Store } from "../store";
+
+/** What the start screen shows. */
+export interface StartState {
+  appInfo: AppInfoState;
+}
+
+/** One labelled input with its hint and error line. */
+interface Field {
+  wrapper: HTMLDivElement;
+  input: HTMLInputElement;
+  error: HTMLParagraphElement;
+}
+
+function field(id: string, label: string, attrs: Attrs, hint?: string): Field {
+  const errorId = `${id}-error`;
+  const hintId = hint === undefined ? undefined : `${id}-hint`;
+  const input = h("input", {
+    id,
+    name: id,
+    "aria-describedby": [hintId, errorId].filter(Boolean).join(" "),
+    ...attrs,
+  });
+  const error = h("p", { id: errorId, class: "field-error", hidden: true });
+  const wrapper = h("div", { class: "field" }, h("label", { for: id }, label), input);
+  if (hint !== undefined && hintId !== undefined) {
+    wrapper.append(h("p", { id: hintId, class: "field-hint" }, hint));
+  }
+  wrapper.append(error);
+  return { wrapper, input, error };
+}
+
+/** Shows each field's error (or clears it) and focuses the first bad field. */
+function showErrors(fields: Record<string, Field>, errors: FieldErrors<string>): void {
+  let first: HTMLInputElement | undefined;
+  for (const [name, f] of Object.entries(fields)) {
+    const message = errors[name];
+    f.error.textContent = message ?? "";
+    f.error.hidden = message === undefined;
+    if (message === undefined) f.input.removeAttribute("aria-invalid");
+    else {
+      f.input.setAttribute("aria-invalid", "true");
+      first ??= f.input;
+    }
+  }
+  first?.focus();
+}
+
+/** Re-groups the meeting id as it is typed, keeping the caret in place. */
+function formatWhileTyping(input: HTMLInputElement): void {
+  const caret = input.selectionStart ?? input.value.length;
+  const digitsBefore = input.value.slice(0, caret).replace(/[^0-9]/g, "").length;
+  const formatted = formatMeetingId(input.value);
+  if (formatted === input.value) return;
+  input.value = formatted;
+  const at = caretAfterDigits(formatted, digitsBefore);
+  input.setSelectionRange(at, at);
+}
+
+function logo(): SVGElement {
+  return s(
+    "svg",
+    { class: "logo", viewBox: "0 0 48 48", width: 48, height: 48, "aria-hidden": "true", focusable: "false" },
+    s("rect", { x: 2, y: 2, width: 44, height: 44, rx: 12, class: "logo-tile" }),
+    s("circle", { cx: 18, cy: 24, r: 9, class: "logo-ring" }),
+    s("circle", { cx: 30, cy: 24, r: 9, class: "logo-ring" }),
+  );
+}
+
+function versionText(state: AppInfoState): string {
+  switch (state.status) {
+    case "loading":
+      return "Loading…";
+    case "ready":
+      return `${state.info.name} ${state.info.version}`;
+    case "browser":
+      return "Browser preview: desktop features are unavailable";
+    case "failed":
+      return `Version unavailable (${state.message})`;
+  }
+}
+
+/**
+ * Draws the start screen into `root` (replacing what was there) and keeps
+ * its version line in step with `store`. Returns a function that detaches it.
+ */
+export function mountStart(root: HTMLElement, store: Store<StartState>): () => void {
+  // Sign in.
+  const email = field("sign-in-email", "Email", {
+    type: "email",
+    autocomplete: "username",
+    spellcheck: "false",
+    autocapitalize: "off",
+    required: true,
+  });
+  const password = field("sign-in-password", "Password", {
+    type: "password",
+    autocomplete: "current-password",
+    required: true,
+  });
+  const signInStatus = h("p", { class: "form-status", role: "status" });
+  const signInForm = h(
+    "form",
+    { id: "sign-in", class: "panel-form", novalidate: true, "aria-labelledby": "sign-in-title" },
+    email.wrapper,
+    password.wrapper,
+    h("button", { type: "submit", class: "primary" }, "Sign in"),
+    signInStatus,
+  );
+  signInForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const errors = validateSignIn({ email: email.input.value, password: password.input.value });
+    showErrors({ email, password }, errors);
+    signInStatus.textContent = isValid(errors)
+      ? "Signing in is not available in this preview build yet."
+      : "";
+  });
+
+  // Join a meeting.
+  const meetingId = field(
+    "join-meeting-id",
+    "Meeting ID",
+    {
+      type: "text",
+      inputmode: "numeric",
+      autocomplete: "off",
+      spellcheck: "false",
+      placeholder: "482 193 7650",
+      // Digits plus the two spaces of the grouping.
+      maxlength: MAX_MEETING_ID_DIGITS + 2,
+      required: true,
+    },
+    "9 to 11 digits, from your invitation",
+  );
+  const name = field("join-name", "Your name", { type: "text", autocomplete: "name", required: true });
+  const joinStatus = h("p", { class: "form-status", role: "status" });
+  meetingId.input.addEventListener("input", () => formatWhileTyping(meetingId.input));
+  // A pasted id may carry dashes or more spacing than maxlength allows.
+  meetingId.input.addEventListener("paste", (event) => {
+    const text = event.clipboardData?.getData("text");
+    if (text === undefined) return;
+    event.preventDefault();
+    meetingId.input.value = formatMeetingId(text);
+    formatWhileTyping(meetingId.input);
+  });
+  const joinForm = h(
+    "form",
+    { id: "join", class: "panel-form", novalidate: true, "aria-labelledby": "join-title" },
+    meetingId.wrapper,
+    name.wrapper,
+    h("button", { type: "submit", class: "primary" }, "Join"),
+    joinStatus,
+  );
+  joinForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const errors = validateJoin({ meetingId: meetingId.input.value, name: name.input.value });
+    showErrors({ meetingId, name }, errors);
+    joinStatus.textContent = isValid(errors)
+      ? "Joining meetings is not available in this preview build yet."
+      : "";
+  });
+
+  const version = h("p", { id: "app-version", class: "version" });
+  const screen = h(
+    "main",
+    { class: "start", "aria-labelledby": "wordmark" },
+    h(
+      "header",
+      { class: "brand" },
+      logo(),
+      h("h1", { id: "wordmark", class: "wordmark" }, "Confer"),
+      h("p", { class: "tagline" }, "Secure meetings"),
+    ),
+    h(
+      "div",
+      { class: "panels" },
+      h(
+        "section",
+        { class: "panel", "aria-labelledby": "sign-in-title" },
+        h("h2", { id: "sign-in-title" }, "Sign in"),
+        signInForm,
+      ),
+      h(
+        "section",
+        { class: "panel", "aria-labelledby": "join-title" },
+        h("h2", { id: "join-title" }, "Join a meeting"),
+        joinForm,
+      ),
+    ),
+    h("footer", { class: "footer" }, version),
+  );
+
+  const draw = (state: StartState): void => {
+    version.textContent = versionText(state.appInfo);
+    version.dataset["status"] = state.appInfo.status;
+  };
+  draw(store.get());
+  const unsubscribe = store.subscribe(draw);
+  root.replaceChildren(screen);
+  return () => {
+    unsubscribe();
+    screen.remove();
+  };
+}
