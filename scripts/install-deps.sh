@@ -34,6 +34,11 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "install-deps: installing cargo-nextest"
   cargo install cargo-nextest --locked --quiet
 fi
+# Drives the real desktop app in the end-to-end tests (WebDriver over WebKitWebDriver).
+if ! command -v tauri-driver >/dev/null; then
+  echo "install-deps: installing tauri-driver"
+  cargo install tauri-driver --locked --quiet
+fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "install-deps: installing the UI's npm packages"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)

@@ -29,6 +29,8 @@ cargo build --workspace --bins --locked
 step "tests"
 # Xvfb gives the desktop-app tests a screen; without it they skip and say so.
 if command -v xvfb-run >/dev/null; then
+  # With a screen and tauri-driver installed, the real-app tests must run, not skip.
+  export CONFER_REQUIRE_DESKTOP_SMOKE=1
   xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo nextest run --workspace --locked --no-fail-fast

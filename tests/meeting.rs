@@ -24,7 +24,11 @@ fn three_clients_meet(transport: &str) {
     let homes: Vec<_> = names.iter().map(|_| tempfile::tempdir().unwrap()).collect();
     let clis: Vec<_> = homes.iter().map(|h| server.cli(h.path())).collect();
     for (cli, name) in clis.iter().zip(names) {
-        cli.sign_up(&format!("{}@example.com", name.to_lowercase()), name, PASSWORD);
+        cli.sign_up(
+            &format!("{}@example.com", name.to_lowercase()),
+            name,
+            PASSWORD,
+        );
     }
     let meeting = clis[0].create_meeting(&["--topic", "Standup"]);
     let meeting_arg = meeting.to_string();
@@ -34,8 +38,24 @@ fn three_clients_meet(transport: &str) {
     for ((cli, name), stats) in clis.iter().zip(names).zip(&stats_paths) {
         let chat = format!("hello from {name}");
         let child = cli
-            .command(&["join", &meeting_arg, "--name", name, "--transport", transport])
-            .args(["--send-media", "synthetic", "--chat", &chat, "--wait-for", "3", "--for", "6s"])
+            .command(&[
+                "join",
+                &meeting_arg,
+                "--name",
+                name,
+                "--transport",
+                transport,
+            ])
+            .args([
+                "--send-media",
+                "synthetic",
+                "--chat",
+                &chat,
+                "--wait-for",
+                "3",
+                "--for",
+                "6s",
+            ])
             .arg("--stats")
             .arg(stats)
             .stdin(Stdio::null())
@@ -47,16 +67,24 @@ fn three_clients_meet(transport: &str) {
     }
     for child in &mut children {
         let status = wait_with_timeout(child, STEP_TIMEOUT);
-        assert!(status.success(), "a client exited with {status}; server log:\n{}", server.log());
+        assert!(
+            status.success(),
+            "a client exited with {status}; server log:\n{}",
+            server.log()
+        );
     }
 
     let stats: Vec<Value> = stats_paths
         .iter()
-        .map(|p| serde_json::from_slice(&std::fs::read(p).expect("stats file")).expect("stats JSON"))
+        .map(|p| {
+            serde_json::from_slice(&std::fs::read(p).expect("stats file")).expect("stats JSON")
+        })
         .collect();
     // Who is who, from each client's own id.
-    let ids: Vec<u64> =
-        stats.iter().map(|s| s["participant_id"].as_u64().expect("participant_id")).collect();
+    let ids: Vec<u64> = stats
+        .iter()
+        .map(|s| s["participant_id"].as_u64().expect("participant_id"))
+        .collect();
     let mut unique = ids.clone();
     unique.sort_unstable();
     unique.dedup();
@@ -75,7 +103,13 @@ fn three_clients_meet(transport: &str) {
             .iter()
             .map(|e| {
                 let id = e["participant_id"].as_u64().expect("id");
-                (id, (e["name"].as_str().unwrap().into(), e["role"].as_str().unwrap().into()))
+                (
+                    id,
+                    (
+                        e["name"].as_str().unwrap().into(),
+                        e["role"].as_str().unwrap().into(),
+                    ),
+                )
             })
             .collect();
         for (j, other) in names.iter().enumerate() {
@@ -83,16 +117,25 @@ fn three_clients_meet(transport: &str) {
                 .get(&ids[j])
                 .unwrap_or_else(|| panic!("{me} never saw {other} in the roster: {s}"));
             assert_eq!(name, other);
-            assert_eq!(role, if j == 0 { "host" } else { "participant" }, "{other}'s role");
+            assert_eq!(
+                role,
+                if j == 0 { "host" } else { "participant" },
+                "{other}'s role"
+            );
         }
 
         // Chat: exactly one message from each of the other two, none from self.
         let chats = s["chat_received"].as_array().expect("chat_received");
         for (j, other) in names.iter().enumerate() {
-            let from_other: Vec<_> =
-                chats.iter().filter(|c| c["from"].as_u64() == Some(ids[j])).collect();
+            let from_other: Vec<_> = chats
+                .iter()
+                .filter(|c| c["from"].as_u64() == Some(ids[j]))
+                .collect();
             if j == i {
-                assert!(from_other.is_empty(), "{me} got its own chat back as received: {s}");
+                assert!(
+                    from_other.is_empty(),
+                    "{me} got its own chat back as received: {s}"
+                );
             } else {
                 assert_eq!(from_other.len(), 1, "{me} got {other}'s chat once: {s}");
                 assert_eq!(from_other[0]["text"], format!("hello from {other}"));
@@ -100,9 +143,15 @@ fn three_clients_meet(transport: &str) {
         }
 
         // Media: from each of the other two, never from self.
-        assert!(s["media"]["sent_packets"].as_u64().unwrap_or(0) > 0, "{me} sent media: {s}");
+        assert!(
+            s["media"]["sent_packets"].as_u64().unwrap_or(0) > 0,
+            "{me} sent media: {s}"
+        );
         let received = s["media"]["received"].as_object().expect("media.received");
-        assert!(!received.contains_key(&ids[i].to_string()), "{me} received its own media: {s}");
+        assert!(
+            !received.contains_key(&ids[i].to_string()),
+            "{me} received its own media: {s}"
+        );
         for (j, other) in names.iter().enumerate() {
             if j != i {
                 let packets = received
@@ -150,8 +199,13 @@ async fn killed_client_leaves_the_roster_within_ten_seconds() {
     let meeting = api.create_meeting(&host, None).await;
 
     // The observer is a raw protocol client holding a guest token.
-    let (status, ticket) =
-        api.join_token(None, meeting, serde_json::json!({"display_name": "Observer"})).await;
+    let (status, ticket) = api
+        .join_token(
+            None,
+            meeting,
+            serde_json::json!({"display_name": "Observer"}),
+        )
+        .await;
     assert_eq!(status, 200, "guest join token: {ticket}");
     let mut observer = RawClient::connect(server.tls, &server.ca_pem()).await;
     observer
@@ -162,7 +216,10 @@ async fn killed_client_leaves_the_roster_within_ten_seconds() {
         })
         .await;
     assert!(
-        matches!(observer.recv_control(STEP_TIMEOUT).await, Some(ServerMessage::Joined { .. })),
+        matches!(
+            observer.recv_control(STEP_TIMEOUT).await,
+            Some(ServerMessage::Joined { .. })
+        ),
         "observer admitted"
     );
 
@@ -170,7 +227,14 @@ async fn killed_client_leaves_the_roster_within_ten_seconds() {
     let home = tempfile::tempdir().unwrap();
     let cli = server.cli(home.path());
     let mut victim = cli
-        .command(&["join", &meeting.to_string(), "--name", "Victim", "--transport", "quic"])
+        .command(&[
+            "join",
+            &meeting.to_string(),
+            "--name",
+            "Victim",
+            "--transport",
+            "quic",
+        ])
         .args(["--send-media", "synthetic", "--for", "120s"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -181,7 +245,9 @@ async fn killed_client_leaves_the_roster_within_ten_seconds() {
     let deadline = Instant::now() + STEP_TIMEOUT;
     let victim_id = loop {
         match next_event(&mut observer, deadline).await {
-            Some(ServerMessage::ParticipantJoined { participant }) if participant.name == "Victim" => {
+            Some(ServerMessage::ParticipantJoined { participant })
+                if participant.name == "Victim" =>
+            {
                 break participant.participant_id;
             }
             Some(_) => continue,
@@ -195,14 +261,18 @@ async fn killed_client_leaves_the_roster_within_ten_seconds() {
     let deadline = killed_at + Duration::from_secs(10);
     loop {
         match next_event(&mut observer, deadline).await {
-            Some(ServerMessage::ParticipantLeft { participant_id, reason })
-                if participant_id == victim_id =>
-            {
+            Some(ServerMessage::ParticipantLeft {
+                participant_id,
+                reason,
+            }) if participant_id == victim_id => {
                 assert!(
                     matches!(reason, LeaveReason::TimedOut | LeaveReason::Disconnected),
                     "unexpected reason {reason:?}"
                 );
-                println!("victim left the roster {:?} after SIGKILL", killed_at.elapsed());
+                println!(
+                    "victim left the roster {:?} after SIGKILL",
+                    killed_at.elapsed()
+                );
                 break;
             }
             Some(_) => continue,

@@ -28,14 +28,21 @@ async fn fixture() -> Fixture {
     let api = Api::new(&server);
     let host = api.sign_up("host@example.com", "Host", PASSWORD).await;
     let meeting = api.create_meeting(&host, None).await;
-    Fixture { server, api, host, meeting }
+    Fixture {
+        server,
+        api,
+        host,
+        meeting,
+    }
 }
 
 impl Fixture {
     /// A guest join token for `meeting`.
     async fn guest_token(&self, meeting: u64, name: &str) -> String {
-        let (status, body) =
-            self.api.join_token(None, meeting, serde_json::json!({"display_name": name})).await;
+        let (status, body) = self
+            .api
+            .join_token(None, meeting, serde_json::json!({"display_name": name}))
+            .await;
         assert_eq!(status, 200, "join token: {body}");
         body["token"].as_str().expect("token").to_string()
     }
@@ -56,7 +63,11 @@ impl Fixture {
 
     /// The server is alive and still admits a well-behaved client.
     async fn still_serves(&mut self) {
-        assert!(self.server.is_running(), "server died; log:\n{}", self.server.log());
+        assert!(
+            self.server.is_running(),
+            "server died; log:\n{}",
+            self.server.log()
+        );
         let token = self.guest_token(self.meeting, "Latecomer").await;
         let (_client, answer) = self.join(self.meeting, &token).await;
         assert!(
@@ -86,7 +97,11 @@ impl Fixture {
 /// Asserts the router refused with `code`, said it was fatal, and closed the connection.
 async fn assert_fatal(client: &mut RawClient, answer: Option<ServerMessage>, code: ErrorCode) {
     match answer {
-        Some(ServerMessage::Error { code: got, fatal, message }) => {
+        Some(ServerMessage::Error {
+            code: got,
+            fatal,
+            message,
+        }) => {
             assert_eq!(got, code, "refused for the wrong reason: {message}");
             assert!(fatal, "{code:?} must close the connection");
             assert!(!message.is_empty(), "a refusal explains itself");
@@ -94,11 +109,17 @@ async fn assert_fatal(client: &mut RawClient, answer: Option<ServerMessage>, cod
         other => panic!("expected error {code:?}, got {other:?}"),
     }
     let rest = client.drain_until_closed(Duration::from_secs(10)).await;
-    assert!(rest.is_empty(), "nothing may follow a fatal error: {rest:?}");
+    assert!(
+        rest.is_empty(),
+        "nothing may follow a fatal error: {rest:?}"
+    );
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn claims(meeting: u64, iat: u64, exp: u64) -> JoinClaims {
@@ -171,7 +192,10 @@ async fn expired_token_is_refused() {
     fresh.iss = f.api.base.clone();
     let token = sign(&fresh, &f.kid().await, &key);
     let (_client, answer) = f.join(f.meeting, &token).await;
-    assert!(matches!(answer, Some(ServerMessage::Joined { .. })), "fresh token: {answer:?}");
+    assert!(
+        matches!(answer, Some(ServerMessage::Joined { .. })),
+        "fresh token: {answer:?}"
+    );
     f.still_serves().await;
 }
 
@@ -190,7 +214,10 @@ async fn reused_session_id_is_refused() {
     let mut f = fixture().await;
     let token = f.guest_token(f.meeting, "Once").await;
     let (mut first, answer) = f.join(f.meeting, &token).await;
-    assert!(matches!(answer, Some(ServerMessage::Joined { .. })), "first use: {answer:?}");
+    assert!(
+        matches!(answer, Some(ServerMessage::Joined { .. })),
+        "first use: {answer:?}"
+    );
 
     let (mut second, answer) = f.join(f.meeting, &token).await;
     assert_fatal(&mut second, answer, ErrorCode::SessionReused).await;
@@ -218,7 +245,11 @@ async fn wrong_passcode_gets_no_token() {
     }
     let (status, answer) = f
         .api
-        .join_token(None, locked, serde_json::json!({"display_name": "Guest", "passcode": "424242"}))
+        .join_token(
+            None,
+            locked,
+            serde_json::json!({"display_name": "Guest", "passcode": "424242"}),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
 
@@ -241,10 +272,21 @@ async fn wrong_passcode_gets_no_token() {
         "",
     );
     assert!(!out.status.success(), "a refused join must exit non-zero");
-    assert!(out.stderr.to_lowercase().contains("passcode"), "stderr says why: {}", out.stderr);
+    assert!(
+        out.stderr.to_lowercase().contains("passcode"),
+        "stderr says why: {}",
+        out.stderr
+    );
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     assert_eq!(s["left_reason"], "refused", "{s}");
-    assert!(s["error"].as_str().unwrap_or("").to_lowercase().contains("passcode"), "{s}");
+    assert!(
+        s["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("passcode"),
+        "{s}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -283,10 +325,16 @@ async fn oversized_frames_are_refused() {
     // A media frame just over the limit from a joined participant.
     let token = f.guest_token(f.meeting, "Big").await;
     let (mut client, answer) = f.join(f.meeting, &token).await;
-    assert!(matches!(answer, Some(ServerMessage::Joined { .. })), "{answer:?}");
+    assert!(
+        matches!(answer, Some(ServerMessage::Joined { .. })),
+        "{answer:?}"
+    );
     let mut frame = vec![0x02];
     frame.extend_from_slice(&((confer_wire::frame::MAX_MEDIA_LEN + 1) as u32).to_be_bytes());
-    frame.extend(std::iter::repeat_n(0x80, confer_wire::frame::MAX_MEDIA_LEN + 1));
+    frame.extend(std::iter::repeat_n(
+        0x80,
+        confer_wire::frame::MAX_MEDIA_LEN + 1,
+    ));
     client.send_raw(&frame).await;
     let answer = client.recv_control(STEP_TIMEOUT).await;
     assert_fatal(&mut client, answer, ErrorCode::FrameTooLarge).await;
@@ -301,7 +349,10 @@ async fn silent_connection_is_dropped_after_the_join_timeout() {
     let answer = client.recv_control(Duration::from_secs(20)).await;
     assert_fatal(&mut client, answer, ErrorCode::JoinTimeout).await;
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_secs(4), "dropped too early, after {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(4),
+        "dropped too early, after {waited:?}"
+    );
     println!("silent connection dropped after {waited:?}");
     f.still_serves().await;
 }

@@ -16,7 +16,13 @@ use sqlx::{Column, Row};
 /// whether the handshake succeeded and what it printed.
 fn s_client(addr: SocketAddr, version_flag: &str, ca: &std::path::Path) -> Option<(bool, String)> {
     let out = Command::new("openssl")
-        .args(["s_client", "-connect", &addr.to_string(), "-servername", "localhost"])
+        .args([
+            "s_client",
+            "-connect",
+            &addr.to_string(),
+            "-servername",
+            "localhost",
+        ])
         .arg(version_flag)
         .arg("-CAfile")
         .arg(ca)
@@ -24,7 +30,11 @@ fn s_client(addr: SocketAddr, version_flag: &str, ca: &std::path::Path) -> Optio
         .stdin(Stdio::null())
         .output()
         .ok()?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some((out.status.success() && text.contains("TLSv1.3"), text))
 }
 
@@ -35,12 +45,22 @@ fn only_tls_1_3_is_offered() {
         return;
     }
     let server = Server::start();
-    let api: SocketAddr = server.api.trim_start_matches("https://").parse().expect("api address");
+    let api: SocketAddr = server
+        .api
+        .trim_start_matches("https://")
+        .parse()
+        .expect("api address");
     for (what, addr) in [("API", api), ("router TLS", server.tls)] {
         let (ok, text) = s_client(addr, "-tls1_3", &server.ca).expect("run openssl");
         assert!(ok, "{what}: TLS 1.3 handshake failed:\n{text}");
-        assert!(text.contains("TLS_AES_256_GCM_SHA384"), "{what}: preferred suite not chosen:\n{text}");
-        assert!(text.contains("Verification: OK"), "{what}: certificate did not verify:\n{text}");
+        assert!(
+            text.contains("TLS_AES_256_GCM_SHA384"),
+            "{what}: preferred suite not chosen:\n{text}"
+        );
+        assert!(
+            text.contains("Verification: OK"),
+            "{what}: certificate did not verify:\n{text}"
+        );
         for old in ["-tls1_2", "-tls1_1", "-tls1"] {
             let (ok, text) = s_client(addr, old, &server.ca).expect("run openssl");
             assert!(!ok, "{what}: accepted a {old} handshake:\n{text}");
@@ -58,8 +78,12 @@ async fn passwords_are_stored_only_as_argon2id_hashes() {
     assert!(db_path.exists(), "no database at {}", db_path.display());
 
     // Every text value in every table: the password never appears; an argon2id hash does.
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db_path).read_only(true);
-    let pool = sqlx::SqlitePool::connect_with(options).await.expect("open database");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&db_path)
+        .read_only(true);
+    let pool = sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("open database");
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
             .fetch_all(&pool)
@@ -76,15 +100,25 @@ async fn passwords_are_stored_only_as_argon2id_hashes() {
                 let Ok(Some(value)) = row.try_get::<Option<String>, _>(column.ordinal()) else {
                     continue;
                 };
-                assert!(!value.contains(password), "plaintext password in {table}.{}", column.name());
+                assert!(
+                    !value.contains(password),
+                    "plaintext password in {table}.{}",
+                    column.name()
+                );
                 if value.starts_with("$argon2id$v=19$") {
                     argon2id_hashes += 1;
-                    assert!(value.contains("m=19456,t=2,p=1"), "weak argon2id parameters: {value}");
+                    assert!(
+                        value.contains("m=19456,t=2,p=1"),
+                        "weak argon2id parameters: {value}"
+                    );
                 }
             }
         }
     }
-    assert!(argon2id_hashes >= 1, "no argon2id hash found in tables {tables:?}");
+    assert!(
+        argon2id_hashes >= 1,
+        "no argon2id hash found in tables {tables:?}"
+    );
     pool.close().await;
 
     // Nor in the raw bytes of the database and its write-ahead log.
@@ -99,5 +133,8 @@ async fn passwords_are_stored_only_as_argon2id_hashes() {
             );
         }
     }
-    assert!(!server.log().contains(password), "password in the server log");
+    assert!(
+        !server.log().contains(password),
+        "password in the server log"
+    );
 }

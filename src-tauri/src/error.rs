@@ -65,7 +65,11 @@ struct Wire<'a> {
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let message = self.to_string();
-        Wire { kind: self.kind(), message: &message }.serialize(serializer)
+        Wire {
+            kind: self.kind(),
+            message: &message,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -78,6 +82,11 @@ mod tests {
         let err = Error::from(tauri::Error::UnknownPath);
         let json = serde_json::to_value(&err).unwrap();
         assert_eq!(json["kind"], "internal");
-        assert!(json["message"].as_str().unwrap().starts_with("desktop runtime error: "));
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("desktop runtime error: ")
+        );
     }
 }

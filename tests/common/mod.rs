@@ -5,7 +5,14 @@
 //! Nothing here is mocked: the server, the router, TLS and the database are
 //! the ones users run.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -27,7 +34,10 @@ pub const STEP_TIMEOUT: Duration = Duration::from_secs(60);
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/debug/deps/this-test -> target/debug
-    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
 }
 
 /// Path to a workspace binary, building the workspace's binaries once if it is missing
@@ -88,7 +98,14 @@ impl Server {
         let mut child = Command::new(bin("confer-server"))
             .arg("--data-dir")
             .arg(dir.path().join("data"))
-            .args(["--listen-host", "127.0.0.1", "--http-port", "0", "--quic-port", "0"])
+            .args([
+                "--listen-host",
+                "127.0.0.1",
+                "--http-port",
+                "0",
+                "--quic-port",
+                "0",
+            ])
             .args(["--tls-port", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -163,7 +180,11 @@ impl Server {
 
     /// A CLI invocation bound to this server, with its own config directory.
     pub fn cli(&self, config_dir: &Path) -> Cli {
-        Cli { api: self.api.clone(), ca: self.ca.clone(), config_dir: config_dir.to_path_buf() }
+        Cli {
+            api: self.api.clone(),
+            ca: self.ca.clone(),
+            config_dir: config_dir.to_path_buf(),
+        }
     }
 }
 
@@ -232,7 +253,12 @@ impl Cli {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn confer");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
         let out = Arc::new(Mutex::new(String::new()));
         let err = Arc::new(Mutex::new(String::new()));
         let t1 = pump(child.stdout.take().expect("stdout"), out.clone());
@@ -241,7 +267,11 @@ impl Cli {
         let _ = (t1.join(), t2.join());
         let stdout = out.lock().unwrap().clone();
         let stderr = err.lock().unwrap().clone();
-        Output { status, stdout, stderr }
+        Output {
+            status,
+            stdout,
+            stderr,
+        }
     }
 
     /// Runs a command that must succeed and returns its stdout.
@@ -259,7 +289,18 @@ impl Cli {
 
     /// Creates an account and signs in as it.
     pub fn sign_up(&self, email: &str, name: &str, password: &str) {
-        self.ok(&["account", "create", "--email", email, "--name", name, "--password-stdin"], password);
+        self.ok(
+            &[
+                "account",
+                "create",
+                "--email",
+                email,
+                "--name",
+                name,
+                "--password-stdin",
+            ],
+            password,
+        );
         self.ok(&["login", "--email", email, "--password-stdin"], password);
     }
 
@@ -270,7 +311,9 @@ impl Cli {
         let out = self.ok(&args, "");
         let v: serde_json::Value = serde_json::from_str(out.trim())
             .unwrap_or_else(|e| panic!("meeting create --json printed {out:?}: {e}"));
-        v["meeting_id"].as_u64().unwrap_or_else(|| panic!("no meeting_id in {v}"))
+        v["meeting_id"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no meeting_id in {v}"))
     }
 }
 
@@ -324,7 +367,8 @@ pub enum Received {
 impl RawClient {
     /// Connects to the router's TLS port.
     pub async fn connect(addr: SocketAddr, ca_pem: &[u8]) -> RawClient {
-        let connector = tokio_rustls::TlsConnector::from(tls_client_config(ca_pem, confer_wire::ALPN));
+        let connector =
+            tokio_rustls::TlsConnector::from(tls_client_config(ca_pem, confer_wire::ALPN));
         let tcp = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(addr))
             .await
             .expect("connect timeout")
@@ -334,7 +378,10 @@ impl RawClient {
             .await
             .expect("TLS handshake timeout")
             .expect("TLS handshake");
-        RawClient { stream, buf: BytesMut::new() }
+        RawClient {
+            stream,
+            buf: BytesMut::new(),
+        }
     }
 
     /// Sends raw bytes as they are.
@@ -363,7 +410,9 @@ impl RawClient {
 
     /// Next frame from the router, or `Closed`. Fails the test after `limit`.
     pub async fn recv_within(&mut self, limit: Duration) -> Received {
-        self.poll(limit).await.unwrap_or_else(|| panic!("nothing from the router within {limit:?}"))
+        self.poll(limit)
+            .await
+            .unwrap_or_else(|| panic!("nothing from the router within {limit:?}"))
     }
 
     /// Next frame from the router, `Closed`, or `None` if nothing arrived within `limit`.
@@ -430,7 +479,10 @@ impl Api {
             .timeout(STEP_TIMEOUT)
             .build()
             .expect("http client");
-        Api { base: server.api.clone(), http }
+        Api {
+            base: server.api.clone(),
+            http,
+        }
     }
 
     /// POSTs JSON, returning the status and the JSON body.
@@ -461,10 +513,17 @@ impl Api {
             .await;
         assert_eq!(status, 201, "create account: {body}");
         let (status, body) = self
-            .post("/api/v1/login", None, serde_json::json!({"email": email, "password": password}))
+            .post(
+                "/api/v1/login",
+                None,
+                serde_json::json!({"email": email, "password": password}),
+            )
             .await;
         assert_eq!(status, 200, "login: {body}");
-        body["access_token"].as_str().expect("access_token").to_string()
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
     /// Creates a meeting and returns its id.
@@ -485,6 +544,11 @@ impl Api {
         meeting: u64,
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        self.post(&format!("/api/v1/meetings/{meeting}/join-token"), bearer, body).await
+        self.post(
+            &format!("/api/v1/meetings/{meeting}/join-token"),
+            bearer,
+            body,
+        )
+        .await
     }
 }

@@ -41,14 +41,14 @@ pub fn parse_ca_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError
 /// packets (RFC 9001 §5), and quinn refuses a configuration without it.
 pub fn provider() -> Arc<CryptoProvider> {
     let mut provider = aws_lc_rs::default_provider();
-    provider.cipher_suites.sort_by_key(|suite| {
-        match suite.suite() {
+    provider
+        .cipher_suites
+        .sort_by_key(|suite| match suite.suite() {
             rustls::CipherSuite::TLS13_AES_256_GCM_SHA384 => 0,
             rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256 => 1,
             rustls::CipherSuite::TLS13_AES_128_GCM_SHA256 => 2,
             _ => 3,
-        }
-    });
+        });
     Arc::new(provider)
 }
 
@@ -57,7 +57,9 @@ pub fn provider() -> Arc<CryptoProvider> {
 pub fn router_client_config(ca_pem: &[u8]) -> Result<rustls::ClientConfig, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in parse_ca_pem(ca_pem)? {
-        roots.add(cert).map_err(|e| TlsError::InvalidCa(e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| TlsError::InvalidCa(e.to_string()))?;
     }
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -74,7 +76,10 @@ mod tests {
     #[test]
     fn rejects_files_that_hold_no_certificate() {
         assert!(matches!(parse_ca_pem(b""), Err(TlsError::InvalidCa(_))));
-        assert!(matches!(parse_ca_pem(b"hello"), Err(TlsError::InvalidCa(_))));
+        assert!(matches!(
+            parse_ca_pem(b"hello"),
+            Err(TlsError::InvalidCa(_))
+        ));
         let garbage = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
         assert!(router_client_config(garbage).is_err());
     }
@@ -82,6 +87,9 @@ mod tests {
     #[test]
     fn prefers_aes_256() {
         let p = provider();
-        assert_eq!(p.cipher_suites[0].suite(), rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
+        assert_eq!(
+            p.cipher_suites[0].suite(),
+            rustls::CipherSuite::TLS13_AES_256_GCM_SHA384
+        );
     }
 }

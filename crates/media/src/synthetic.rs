@@ -114,7 +114,9 @@ impl SyntheticSource {
             // Skip ahead to the most recent due slot; the timestamp moves
             // with media time, the sequence number does not (nothing was sent).
             let skipped = u32::try_from(late_packets).unwrap_or(u32::MAX);
-            self.timestamp = self.timestamp.wrapping_add(skipped.wrapping_mul(SAMPLES_PER_PACKET));
+            self.timestamp = self
+                .timestamp
+                .wrapping_add(skipped.wrapping_mul(SAMPLES_PER_PACKET));
             self.next_due += PACKET_INTERVAL * skipped;
         }
         let header = RtpHeader {
@@ -177,7 +179,11 @@ pub fn parse_payload(payload: &[u8]) -> Result<u64, SyntheticPayloadError> {
     let mut be = [0u8; 8];
     be.copy_from_slice(counter_bytes);
     let counter = u64::from_be_bytes(be);
-    if let Some(i) = pattern.iter().enumerate().position(|(i, b)| *b != pattern_byte(counter, i)) {
+    if let Some(i) = pattern
+        .iter()
+        .enumerate()
+        .position(|(i, b)| *b != pattern_byte(counter, i))
+    {
         return Err(SyntheticPayloadError::Corrupted {
             counter,
             offset: PAYLOAD_MAGIC.len() + 8 + i,
@@ -274,19 +280,31 @@ mod tests {
     fn damaged_payloads_are_told_apart() {
         let good = payload_for(9);
         assert_eq!(parse_payload(&good), Ok(9));
-        assert_eq!(parse_payload(&good[..10]), Err(SyntheticPayloadError::WrongLength(10)));
+        assert_eq!(
+            parse_payload(&good[..10]),
+            Err(SyntheticPayloadError::WrongLength(10))
+        );
         let mut other = good.clone();
         other[0] = b'X';
-        assert_eq!(parse_payload(&other), Err(SyntheticPayloadError::NotSynthetic));
+        assert_eq!(
+            parse_payload(&other),
+            Err(SyntheticPayloadError::NotSynthetic)
+        );
         let mut corrupt = good.clone();
         corrupt[PAYLOAD_LEN - 1] ^= 1;
         assert_eq!(
             parse_payload(&corrupt),
-            Err(SyntheticPayloadError::Corrupted { counter: 9, offset: PAYLOAD_LEN - 1 })
+            Err(SyntheticPayloadError::Corrupted {
+                counter: 9,
+                offset: PAYLOAD_LEN - 1
+            })
         );
         // A payload claiming another counter does not match its pattern.
         let mut stale = payload_for(10);
         stale[8..16].copy_from_slice(&9u64.to_be_bytes());
-        assert!(matches!(parse_payload(&stale), Err(SyntheticPayloadError::Corrupted { .. })));
+        assert!(matches!(
+            parse_payload(&stale),
+            Err(SyntheticPayloadError::Corrupted { .. })
+        ));
     }
 }

@@ -122,7 +122,11 @@ impl JoinTokenVerifier {
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;
-        Self { issuer: issuer.into(), keys: HashMap::new(), validation }
+        Self {
+            issuer: issuer.into(),
+            keys: HashMap::new(),
+            validation,
+        }
     }
 
     /// The issuer tokens must name.
@@ -161,7 +165,9 @@ impl JoinTokenVerifier {
                 tracing::debug!(kty = %jwk.kty, kid = ?jwk.kid, "skipping JWK that is not an ES256 signing key");
                 continue;
             }
-            let kid = jwk.kid.ok_or_else(|| TokenError::Jwks("P-256 key without kid".into()))?;
+            let kid = jwk
+                .kid
+                .ok_or_else(|| TokenError::Jwks("P-256 key without kid".into()))?;
             let key = ec_key(&kid, jwk.x.as_deref(), jwk.y.as_deref())?;
             parsed.push((kid, key));
         }
@@ -205,9 +211,14 @@ impl JoinTokenVerifier {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| TokenError::Invalid(format!("header: {}", describe(e.kind()))))?;
         if header.alg != Algorithm::ES256 {
-            return Err(TokenError::Invalid(format!("algorithm {:?} is not ES256", header.alg)));
+            return Err(TokenError::Invalid(format!(
+                "algorithm {:?} is not ES256",
+                header.alg
+            )));
         }
-        let kid = header.kid.ok_or_else(|| TokenError::Invalid("header has no kid".into()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| TokenError::Invalid("header has no kid".into()))?;
         let key = self
             .keys
             .get(&kid)
@@ -245,7 +256,9 @@ fn ec_key(kid: &str, x: Option<&str>, y: Option<&str>) -> Result<DecodingKey, To
     };
     // 32 bytes of coordinate are 43 base64url characters without padding.
     if x.len() != 43 || y.len() != 43 {
-        return Err(TokenError::Jwks(format!("key {kid:?}: coordinates are not 32 bytes")));
+        return Err(TokenError::Jwks(format!(
+            "key {kid:?}: coordinates are not 32 bytes"
+        )));
     }
     DecodingKey::from_ec_components(x, y)
         .map_err(|e| TokenError::Jwks(format!("key {kid:?}: {}", describe(e.kind()))))
@@ -263,5 +276,188 @@ fn describe(kind: &ErrorKind) -> String {
         ErrorKind::Json(e) => format!("bad JSON: {e}"),
         ErrorKind::Utf8(_) => "bad UTF-8".into(),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use confer_wire::ids::{MeetingId, Role};
+    use jsonwebtoken::{EncodingKey, Header};
+
+    use super::*;
+
+    const ISSUER: &str = "https://confer.test";
+    const NOW: u64 = 1_800_000_000;
+
+    /// A P-256 signing key and its JWKS.
+    struct Signer {
+        kid: String,
+        key: EncodingKey,
+        jwks: String,
+    }
+
+    impl Signer {
+        fn new(kid: &str) -> Self {
+            let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+            let key = EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
+            let raw = pair.public_key_raw();
+            let (x, y) = (
+                URL_SAFE_NO_PAD.encode(&raw[1..33]),
+                URL_SAFE_NO_PAD.encode(&raw[33..65]),
+            );
+            let jwks = serde_json::json!({"keys": [
+                {"kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "rsa"},
+                {"kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig"},
+            ]})
+            .to_string();
+            Self {
+                kid: kid.into(),
+                key,
+                jwks,
+            }
+        }
+
+        fn sign(&self, claims: &JoinClaims) -> String {
+            let mut header = Header::new(Algorithm::ES256);
+            header.kid = Some(self.kid.clone());
+            jsonwebtoken::encode(&header, claims, &self.key).unwrap()
+        }
+    }
+
+    fn claims() -> JoinClaims {
+        JoinClaims {
+            iss: ISSUER.into(),
+            aud: JOIN_TOKEN_AUDIENCE.into(),
+            sub: "user-1".into(),
+            exp: NOW + 600,
+            iat: NOW,
+            jti: "j".into(),
+            mid: MeetingId(42),
+            sid: "s".into(),
+            role: Role::Host,
+            name: "Ada".into(),
+            guest: false,
+        }
+    }
+
+    fn verifier(signer: &Signer) -> JoinTokenVerifier {
+        let mut v = JoinTokenVerifier::new(ISSUER);
+        v.add_jwks(&signer.jwks).unwrap();
+        v
+    }
+
+    #[test]
+    fn accepts_a_genuine_token() {
+        let signer = Signer::new("k1");
+        let v = verifier(&signer);
+        assert_eq!(v.key_count(), 1, "the RSA key is skipped");
+        assert_eq!(v.verify(&signer.sign(&claims()), NOW + 10), Ok(claims()));
+    }
+
+    #[test]
+    fn expiry_has_thirty_seconds_of_leeway() {
+        let signer = Signer::new("k1");
+        let v = verifier(&signer);
+        let token = signer.sign(&claims());
+        assert!(v.verify(&token, NOW + 600 + 30).is_ok());
+        assert_eq!(v.verify(&token, NOW + 600 + 31), Err(TokenError::Expired));
+        assert_eq!(TokenError::Expired.error_code(), ErrorCode::TokenExpired);
+    }
+
+    #[test]
+    fn refuses_forged_unknown_key_and_wrong_claims() {
+        let signer = Signer::new("k1");
+        let v = verifier(&signer);
+        // Same kid, another key: a forgery.
+        let forger = Signer::new("k1");
+        assert!(matches!(
+            v.verify(&forger.sign(&claims()), NOW),
+            Err(TokenError::Invalid(_))
+        ));
+        // A key the verifier does not hold.
+        assert!(matches!(
+            v.verify(&Signer::new("k2").sign(&claims()), NOW),
+            Err(TokenError::Invalid(_))
+        ));
+        let bad = [
+            JoinClaims {
+                aud: "confer-api".into(),
+                ..claims()
+            },
+            JoinClaims {
+                iss: "https://evil.test".into(),
+                ..claims()
+            },
+            JoinClaims {
+                exp: NOW + MAX_JOIN_TOKEN_LIFETIME_SECS + 1,
+                ..claims()
+            },
+            JoinClaims {
+                iat: NOW + 3600,
+                exp: NOW + 3700,
+                ..claims()
+            },
+        ];
+        for c in bad {
+            let err = v.verify(&signer.sign(&c), NOW).unwrap_err();
+            assert!(matches!(err, TokenError::Invalid(_)), "{c:?}: {err:?}");
+            assert_eq!(err.error_code(), ErrorCode::InvalidToken);
+        }
+        // An expired forgery is invalid, not expired.
+        assert!(matches!(
+            v.verify(&forger.sign(&claims()), NOW + 10_000),
+            Err(TokenError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_garbage_and_other_algorithms() {
+        let signer = Signer::new("k1");
+        let v = verifier(&signer);
+        for token in ["", "a.b", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "\u{0}..."] {
+            assert!(
+                matches!(v.verify(token, NOW), Err(TokenError::Invalid(_))),
+                "{token:?}"
+            );
+        }
+        // HS256 with the public coordinates as the secret: the classic confusion attack.
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let hs = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(b"x")).unwrap();
+        assert!(matches!(v.verify(&hs, NOW), Err(TokenError::Invalid(_))));
+    }
+
+    #[test]
+    fn keys_can_be_rotated() {
+        let old = Signer::new("old");
+        let new = Signer::new("new");
+        let mut v = verifier(&old);
+        v.add_jwks(&new.jwks).unwrap();
+        assert!(v.verify(&old.sign(&claims()), NOW).is_ok());
+        assert!(v.verify(&new.sign(&claims()), NOW).is_ok());
+        v.replace_jwks(&new.jwks).unwrap();
+        assert!(v.verify(&old.sign(&claims()), NOW).is_err());
+        assert!(v.verify(&new.sign(&claims()), NOW).is_ok());
+        assert!(v.remove_key("new"));
+        assert_eq!(v.key_count(), 0);
+    }
+
+    #[test]
+    fn refuses_broken_key_sets_without_adding_anything() {
+        let mut v = JoinTokenVerifier::new(ISSUER);
+        for jwks in [
+            "not json",
+            r#"{"nokeys":[]}"#,
+            r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AAAA","y":"AAAA","kid":"k"}]}"#,
+            r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k"}]}"#,
+        ] {
+            assert!(
+                matches!(v.add_jwks(jwks), Err(TokenError::Jwks(_))),
+                "{jwks}"
+            );
+        }
+        assert_eq!(v.key_count(), 0);
     }
 }

@@ -99,7 +99,15 @@ mod tests {
     #[test]
     fn prefers_aes_256_and_allows_only_tls13() {
         let provider = crypto_provider();
-        assert_eq!(provider.cipher_suites[0].suite(), rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
-        assert!(provider.cipher_suites.iter().all(|s| s.version() == &rustls::version::TLS13));
+        assert_eq!(
+            provider.cipher_suites[0].suite(),
+            rustls::CipherSuite::TLS13_AES_256_GCM_SHA384
+        );
+        assert!(
+            provider
+                .cipher_suites
+                .iter()
+                .all(|s| s.version() == &rustls::version::TLS13)
+        );
     }
 }

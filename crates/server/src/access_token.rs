@@ -87,7 +87,13 @@ mod tests {
     #[test]
     fn refuses_expired_wrong_issuer_and_join_tokens() {
         let key = key();
-        let old = issue(&key, "https://a", "u1", now_unix() - 2 * ACCESS_TOKEN_LIFETIME_SECS).unwrap();
+        let old = issue(
+            &key,
+            "https://a",
+            "u1",
+            now_unix() - 2 * ACCESS_TOKEN_LIFETIME_SECS,
+        )
+        .unwrap();
         assert!(verify(&key, "https://a", &old).is_err());
         let token = issue(&key, "https://a", "u1", now_unix()).unwrap();
         assert!(verify(&key, "https://b", &token).is_err());

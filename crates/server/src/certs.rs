@@ -61,10 +61,19 @@ struct ServerCertMeta {
 
 /// The names the server certificate must cover for `listen_host`.
 pub(crate) fn server_names(listen_host: &str) -> Vec<String> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     // An unspecified address (0.0.0.0, ::) is not a name anyone connects to.
-    let unspecified = listen_host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified());
-    let host = listen_host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let unspecified = listen_host
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified());
+    let host = listen_host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
     if !unspecified && !host.is_empty() && !names.contains(&host) {
         names.push(host);
     }
@@ -73,7 +82,10 @@ pub(crate) fn server_names(listen_host: &str) -> Vec<String> {
 
 /// Loads the CA and server certificate from `data_dir`, creating whatever is
 /// missing, and returns the identity the listeners use.
-pub(crate) fn load_or_create(data_dir: &Path, names: &[String]) -> Result<ServerIdentity, ServerError> {
+pub(crate) fn load_or_create(
+    data_dir: &Path,
+    names: &[String],
+) -> Result<ServerIdentity, ServerError> {
     let now = now_unix();
     let (ca_key, ca_created) = load_or_create_ca(data_dir, now)?;
     let issuer = Issuer::new(ca_params(now)?, ca_key);
@@ -101,12 +113,16 @@ pub(crate) fn load_or_create(data_dir: &Path, names: &[String]) -> Result<Server
     };
 
     let cert_path = data_dir.join(SERVER_CERT_FILE);
-    let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())
-        .map_err(|e| bad_file(&cert_path, e))?;
+    let cert =
+        CertificateDer::from_pem_slice(cert_pem.as_bytes()).map_err(|e| bad_file(&cert_path, e))?;
     let key_path = data_dir.join(SERVER_KEY_FILE);
     let key =
         PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| bad_file(&key_path, e))?;
-    Ok(ServerIdentity { cert_chain: vec![cert], key, ca_path: data_dir.join(CA_CERT_FILE) })
+    Ok(ServerIdentity {
+        cert_chain: vec![cert],
+        key,
+        ca_path: data_dir.join(CA_CERT_FILE),
+    })
 }
 
 /// The CA's parameters. They are a pure function of nothing that changes
@@ -145,14 +161,21 @@ fn load_or_create_ca(data_dir: &Path, now: u64) -> Result<(KeyPair, bool), Serve
             tracing::info!(path = %cert_path.display(), "creating a development CA");
             let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
             let cert = ca_params(now)?.self_signed(&key)?;
-            write_file(&key_path, key.serialize_pem().as_bytes(), Visibility::Private)?;
+            write_file(
+                &key_path,
+                key.serialize_pem().as_bytes(),
+                Visibility::Private,
+            )?;
             write_file(&cert_path, cert.pem().as_bytes(), Visibility::Public)?;
             Ok((key, true))
         }
         // Half a CA: regenerating would silently invalidate the `ca.pem`
         // clients already trust, so make the operator decide.
         (Some(_), false) => Err(bad_file(&cert_path, "missing, but the CA key exists")),
-        (None, true) => Err(bad_file(&key_path, "missing, but the CA certificate exists")),
+        (None, true) => Err(bad_file(
+            &key_path,
+            "missing, but the CA certificate exists",
+        )),
     }
 }
 
@@ -167,7 +190,10 @@ fn issue_server_cert(
     let mut params = CertificateParams::new(names.to_vec())?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "Confer");
-    dn.push(DnType::CommonName, names.first().map_or("localhost", String::as_str));
+    dn.push(
+        DnType::CommonName,
+        names.first().map_or("localhost", String::as_str),
+    );
     params.distinguished_name = dn;
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -178,20 +204,35 @@ fn issue_server_cert(
 
     let cert_pem = cert.pem();
     let key_pem = key.serialize_pem();
-    write_file(&data_dir.join(SERVER_KEY_FILE), key_pem.as_bytes(), Visibility::Private)?;
-    write_file(&data_dir.join(SERVER_CERT_FILE), cert_pem.as_bytes(), Visibility::Public)?;
+    write_file(
+        &data_dir.join(SERVER_KEY_FILE),
+        key_pem.as_bytes(),
+        Visibility::Private,
+    )?;
+    write_file(
+        &data_dir.join(SERVER_CERT_FILE),
+        cert_pem.as_bytes(),
+        Visibility::Public,
+    )?;
     let meta = ServerCertMeta {
         names: names.to_vec(),
         not_after_unix: now.saturating_add(SERVER_LIFETIME) - DAY,
     };
     let meta_json = serde_json::to_vec_pretty(&meta)
         .map_err(|e| bad_file(&data_dir.join(SERVER_META_FILE), e))?;
-    write_file(&data_dir.join(SERVER_META_FILE), &meta_json, Visibility::Public)?;
+    write_file(
+        &data_dir.join(SERVER_META_FILE),
+        &meta_json,
+        Visibility::Public,
+    )?;
     Ok((cert_pem, key_pem))
 }
 
 fn bad_file(path: &Path, reason: impl std::fmt::Display) -> ServerError {
-    ServerError::BadKeyFile { path: path.to_owned(), reason: reason.to_string() }
+    ServerError::BadKeyFile {
+        path: path.to_owned(),
+        reason: reason.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -202,12 +243,10 @@ mod tests {
     fn names_cover_loopback_and_listen_host() {
         assert_eq!(server_names("127.0.0.1"), ["localhost", "127.0.0.1", "::1"]);
         assert_eq!(server_names("0.0.0.0"), ["localhost", "127.0.0.1", "::1"]);
-        assert_eq!(server_names("Meet.Example.org"), [
-            "localhost",
-            "127.0.0.1",
-            "::1",
-            "meet.example.org"
-        ]);
+        assert_eq!(
+            server_names("Meet.Example.org"),
+            ["localhost", "127.0.0.1", "::1", "meet.example.org"]
+        );
     }
 
     #[test]

@@ -6,7 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Seconds since the Unix epoch, now. A clock set before 1970 reads as 0,
 /// which makes every token look expired rather than panicking.
 pub(crate) fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The civil (proleptic Gregorian, UTC) date of a Unix time, as

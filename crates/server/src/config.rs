@@ -53,7 +53,9 @@ impl ServerConfig {
     /// The platform's default data directory for Confer
     /// (`$XDG_DATA_HOME/confer` on Linux).
     pub fn default_data_dir() -> Result<PathBuf, ServerError> {
-        dirs::data_dir().map(|d| d.join("confer")).ok_or(ServerError::NoDataDir)
+        dirs::data_dir()
+            .map(|d| d.join("confer"))
+            .ok_or(ServerError::NoDataDir)
     }
 
     /// The database file used when no URL is given.

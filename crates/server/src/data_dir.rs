@@ -41,7 +41,10 @@ pub(crate) fn write_file(
     contents: &[u8],
     visibility: Visibility,
 ) -> Result<(), ServerError> {
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.tmp"));
     // A leftover temporary file could have a looser mode, which `open` would
     // keep; start from nothing.
@@ -63,10 +66,29 @@ pub(crate) fn write_file(
     #[cfg(not(unix))]
     let _ = visibility;
     let mut file = options.open(&tmp).map_err(|e| ServerError::io(&tmp, e))?;
-    file.write_all(contents).map_err(|e| ServerError::io(&tmp, e))?;
+    file.write_all(contents)
+        .map_err(|e| ServerError::io(&tmp, e))?;
     file.sync_all().map_err(|e| ServerError::io(&tmp, e))?;
     drop(file);
     fs::rename(&tmp, path).map_err(|e| ServerError::io(path, e))
+}
+
+/// Creates an empty owner-only file at `path` unless something is there.
+/// Used for the SQLite database, which holds password hashes: SQLite gives
+/// its `-wal` and `-shm` files the database file's mode, so this covers them.
+pub(crate) fn create_private_if_absent(path: &Path) -> Result<(), ServerError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(ServerError::io(path, e)),
+    }
 }
 
 /// Reads a text file, or `None` if it does not exist.

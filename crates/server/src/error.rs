@@ -59,6 +59,9 @@ pub enum ServerError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// rustls refused the server certificate or key for the HTTPS API.
+    #[error("HTTPS TLS configuration: {0}")]
+    Tls(String),
     /// The in-process router failed to start or to load our keys.
     #[error("router: {0}")]
     Router(String),
@@ -73,6 +76,9 @@ pub enum ServerError {
 impl ServerError {
     /// Wraps an I/O error with the path it concerns.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ServerError::Io { path: path.into(), source }
+        ServerError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

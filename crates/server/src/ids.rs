@@ -12,7 +12,9 @@ const MEETING_ID_RANGE: std::ops::RangeInclusive<u64> = 1_000_000_000..=9_999_99
 /// `n` random bytes as lowercase hex.
 fn random_hex(n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+    (0..n)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
 }
 
 /// A new user id: 128 random bits in hex.

@@ -72,9 +72,20 @@ mod tests {
     #[test]
     fn claims_follow_the_protocol() {
         let key = SigningKey::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
-        let joiner =
-            Joiner { subject: "u1".into(), name: "Ada".into(), role: Role::Host, guest: false };
-        let a = issue(&key, "https://x", MeetingId(1234567890), joiner.clone(), now_unix()).unwrap();
+        let joiner = Joiner {
+            subject: "u1".into(),
+            name: "Ada".into(),
+            role: Role::Host,
+            guest: false,
+        };
+        let a = issue(
+            &key,
+            "https://x",
+            MeetingId(1234567890),
+            joiner.clone(),
+            now_unix(),
+        )
+        .unwrap();
         let b = issue(&key, "https://x", MeetingId(1234567890), joiner, now_unix()).unwrap();
         assert_ne!(a.claims.sid, b.claims.sid);
         assert_ne!(a.claims.jti, b.claims.jti);

@@ -78,15 +78,27 @@ impl PasswordHasher {
 
     /// Hashes `secret` (a password or a meeting passcode) with Argon2id.
     pub(crate) async fn hash(&self, secret: String) -> Result<String, ServerError> {
-        let _permit = self.permits.acquire().await.map_err(|e| ServerError::PasswordHash(e.to_string()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ServerError::PasswordHash(e.to_string()))?;
         tokio::task::spawn_blocking(move || hash_blocking(secret.as_bytes())).await?
     }
 
     /// Checks `secret` against a stored hash. With `None` (no such account)
     /// it still does the work of a verification, against a dummy hash, and
     /// returns false.
-    pub(crate) async fn verify(&self, secret: String, phc: Option<String>) -> Result<bool, ServerError> {
-        let _permit = self.permits.acquire().await.map_err(|e| ServerError::PasswordHash(e.to_string()))?;
+    pub(crate) async fn verify(
+        &self,
+        secret: String,
+        phc: Option<String>,
+    ) -> Result<bool, ServerError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ServerError::PasswordHash(e.to_string()))?;
         let dummy = Arc::clone(&self.dummy_hash);
         let ok = tokio::task::spawn_blocking(move || match phc {
             Some(phc) => verify_blocking(secret.as_bytes(), &phc),
@@ -111,9 +123,19 @@ mod tests {
         let b = hasher.hash("correct horse".into()).await.unwrap();
         assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
         assert_ne!(a, b, "salts must differ");
-        assert!(hasher.verify("correct horse".into(), Some(a.clone())).await.unwrap());
+        assert!(
+            hasher
+                .verify("correct horse".into(), Some(a.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!hasher.verify("wrong horse".into(), Some(a)).await.unwrap());
         assert!(!hasher.verify("x".into(), None).await.unwrap());
-        assert!(!hasher.verify("x".into(), Some("not a hash".into())).await.unwrap());
+        assert!(
+            !hasher
+                .verify("x".into(), Some("not a hash".into()))
+                .await
+                .unwrap()
+        );
     }
 }

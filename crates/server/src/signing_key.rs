@@ -31,7 +31,9 @@ pub(crate) struct SigningKey {
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material, not even by accident in a log line.
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,7 +79,12 @@ impl SigningKey {
             "alg": "ES256",
             "use": "sig",
         });
-        Ok(SigningKey { encoding, decoding, kid, public_jwk })
+        Ok(SigningKey {
+            encoding,
+            decoding,
+            kid,
+            public_jwk,
+        })
     }
 
     /// The key id (`kid`) every token header carries.
@@ -91,7 +98,10 @@ impl SigningKey {
     }
 
     /// Signs `claims` as a compact ES256 JWS with our `kid` in the header.
-    pub(crate) fn sign<T: Serialize>(&self, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
+    pub(crate) fn sign<T: Serialize>(
+        &self,
+        claims: &T,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding)
@@ -138,7 +148,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = SigningKey::load_or_create(dir.path()).unwrap();
         let exp = crate::clock::now_unix() + 60;
-        let token = key.sign(&serde_json::json!({"sub": "u", "exp": exp, "aud": "x"})).unwrap();
+        let token = key
+            .sign(&serde_json::json!({"sub": "u", "exp": exp, "aud": "x"}))
+            .unwrap();
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_audience(&["x"]);
         let data: TokenData<serde_json::Value> = key.verify(&token, &validation).unwrap();
@@ -146,6 +158,10 @@ mod tests {
         assert_eq!(data.header.kid.as_deref(), Some(key.kid()));
 
         let other = SigningKey::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
-        assert!(other.verify::<serde_json::Value>(&token, &validation).is_err());
+        assert!(
+            other
+                .verify::<serde_json::Value>(&token, &validation)
+                .is_err()
+        );
     }
 }

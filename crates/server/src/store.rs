@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
+use crate::data_dir::create_private_if_absent;
 use crate::error::ServerError;
 use crate::ids::new_meeting_id;
 
@@ -88,7 +91,14 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let path = options.get_filename().to_owned();
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let in_memory = url.is_some_and(|u| u.contains(":memory:") || u.contains("mode=memory"));
+        if !in_memory {
+            create_private_if_absent(&path)?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool, path })
     }
@@ -194,13 +204,23 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.and_then(|(id, topic, passcode_hash, host_user_id)| {
-            Some(Meeting { id: u64::try_from(id).ok()?, topic, passcode_hash, host_user_id })
+            Some(Meeting {
+                id: u64::try_from(id).ok()?,
+                topic,
+                passcode_hash,
+                host_user_id,
+            })
         }))
     }
 }
 
 fn user_from_row((id, email, display_name, password_hash): UserRow) -> User {
-    User { id, email, display_name, password_hash }
+    User {
+        id,
+        email,
+        display_name,
+        password_hash,
+    }
 }
 
 /// Unix seconds as the database's signed 64-bit integer (saturating, which
@@ -241,17 +261,27 @@ mod tests {
     async fn users_and_meetings_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(None, &dir.path().join("t.db")).await.unwrap();
-        store.create_user(&user("u1", "ada@example.org"), 1).await.unwrap();
+        store
+            .create_user(&user("u1", "ada@example.org"), 1)
+            .await
+            .unwrap();
         assert!(matches!(
             store.create_user(&user("u2", "ada@example.org"), 1).await,
             Err(StoreError::EmailTaken)
         ));
-        let found = store.user_by_email("ada@example.org").await.unwrap().unwrap();
+        let found = store
+            .user_by_email("ada@example.org")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found.id, "u1");
         assert_eq!(store.user_by_id("u1").await.unwrap(), Some(found));
         assert_eq!(store.user_by_id("nobody").await.unwrap(), None);
 
-        let meeting = store.create_meeting(Some("standup".into()), None, "u1", 1).await.unwrap();
+        let meeting = store
+            .create_meeting(Some("standup".into()), None, "u1", 1)
+            .await
+            .unwrap();
         assert_eq!(store.meeting(meeting.id).await.unwrap(), Some(meeting));
         assert_eq!(store.meeting(1).await.unwrap(), None);
         assert_eq!(store.meeting(u64::MAX).await.unwrap(), None);
@@ -261,15 +291,20 @@ mod tests {
     #[tokio::test]
     async fn only_sqlite_urls_are_accepted() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Store::open(Some("postgres://me:secret@db/confer"), &dir.path().join("t.db"))
-            .await
-            .unwrap_err();
+        let err = Store::open(
+            Some("postgres://me:secret@db/confer"),
+            &dir.path().join("t.db"),
+        )
+        .await
+        .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("postgres://…@db/confer"), "{text}");
         assert!(!text.contains("secret"));
 
         let url = format!("sqlite://{}", dir.path().join("u.db").display());
-        let store = Store::open(Some(&url), &dir.path().join("t.db")).await.unwrap();
+        let store = Store::open(Some(&url), &dir.path().join("t.db"))
+            .await
+            .unwrap();
         assert_eq!(store.path(), dir.path().join("u.db"));
     }
 }

@@ -235,11 +235,24 @@ mod tests {
 
     #[test]
     fn client_messages_have_stable_json() {
-        let m = ClientMessage::Chat { to: None, text: "hi".into() };
-        assert_eq!(String::from_utf8(m.encode()).unwrap(), r#"{"type":"chat","text":"hi"}"#);
-        let m = ClientMessage::Join { version: 1, meeting_id: MeetingId(42), token: "t".into() };
+        let m = ClientMessage::Chat {
+            to: None,
+            text: "hi".into(),
+        };
+        assert_eq!(
+            String::from_utf8(m.encode()).unwrap(),
+            r#"{"type":"chat","text":"hi"}"#
+        );
+        let m = ClientMessage::Join {
+            version: 1,
+            meeting_id: MeetingId(42),
+            token: "t".into(),
+        };
         assert_eq!(ClientMessage::decode(&m.encode()).unwrap(), m);
-        assert_eq!(ClientMessage::decode(br#"{"type":"leave","extra":1}"#).unwrap(), ClientMessage::Leave);
+        assert_eq!(
+            ClientMessage::decode(br#"{"type":"leave","extra":1}"#).unwrap(),
+            ClientMessage::Leave
+        );
     }
 
     #[test]
@@ -263,7 +276,11 @@ mod tests {
                 participant_id: ParticipantId(2),
                 reason: LeaveReason::TimedOut,
             },
-            ServerMessage::Error { code: ErrorCode::SessionReused, message: "x".into(), fatal: true },
+            ServerMessage::Error {
+                code: ErrorCode::SessionReused,
+                message: "x".into(),
+                fatal: true,
+            },
         ];
         for m in msgs {
             assert_eq!(ServerMessage::decode(&m.encode()).unwrap(), m);
@@ -272,7 +289,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage_and_unknown_types() {
-        for bad in [&b""[..], b"null", b"[]", br#"{"type":"fly"}"#, br#"{"type":"ping"}"#, b"\xff\xfe"] {
+        for bad in [
+            &b""[..],
+            b"null",
+            b"[]",
+            br#"{"type":"fly"}"#,
+            br#"{"type":"ping"}"#,
+            b"\xff\xfe",
+        ] {
             assert!(ClientMessage::decode(bad).is_err(), "{bad:?}");
         }
     }

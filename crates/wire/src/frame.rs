@@ -116,7 +116,11 @@ pub fn decode_frame(buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
 pub fn encode_frame(kind: FrameKind, payload: &[u8], out: &mut BytesMut) -> Result<(), FrameError> {
     let max = kind.max_len();
     if payload.len() > max {
-        return Err(FrameError::TooLarge { kind, len: payload.len(), max });
+        return Err(FrameError::TooLarge {
+            kind,
+            len: payload.len(),
+            max,
+        });
     }
     out.reserve(FRAME_HEADER_LEN + payload.len());
     out.put_u8(kind as u8);
@@ -165,10 +169,17 @@ mod tests {
         let mut buf = BytesMut::from(&[2u8, 0, 0, 0x10, 0][..]);
         assert_eq!(
             decode_frame(&mut buf),
-            Err(FrameError::TooLarge { kind: FrameKind::Media, len: 4096, max: MAX_MEDIA_LEN })
+            Err(FrameError::TooLarge {
+                kind: FrameKind::Media,
+                len: 4096,
+                max: MAX_MEDIA_LEN
+            })
         );
         let mut buf = BytesMut::from(&[1u8, 0xff, 0xff, 0xff, 0xff][..]);
-        assert!(matches!(decode_frame(&mut buf), Err(FrameError::TooLarge { .. })));
+        assert!(matches!(
+            decode_frame(&mut buf),
+            Err(FrameError::TooLarge { .. })
+        ));
     }
 
     #[test]

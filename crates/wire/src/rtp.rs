@@ -69,7 +69,10 @@ impl<'a> RtpPacket<'a> {
     /// Parses one RTP packet, validating every length in its header.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, RtpError> {
         if bytes.len() < RTP_HEADER_LEN {
-            return Err(RtpError::Truncated { len: bytes.len(), need: RTP_HEADER_LEN });
+            return Err(RtpError::Truncated {
+                len: bytes.len(),
+                need: RTP_HEADER_LEN,
+            });
         }
         let version = bytes[0] >> 6;
         if version != 2 {
@@ -82,13 +85,19 @@ impl<'a> RtpPacket<'a> {
         if has_extension {
             let need = offset + 4;
             if bytes.len() < need {
-                return Err(RtpError::Truncated { len: bytes.len(), need });
+                return Err(RtpError::Truncated {
+                    len: bytes.len(),
+                    need,
+                });
             }
             let words = usize::from(u16::from_be_bytes([bytes[offset + 2], bytes[offset + 3]]));
             offset = need + 4 * words;
         }
         if bytes.len() < offset {
-            return Err(RtpError::Truncated { len: bytes.len(), need: offset });
+            return Err(RtpError::Truncated {
+                len: bytes.len(),
+                need: offset,
+            });
         }
         let mut end = bytes.len();
         if has_padding {
@@ -105,7 +114,10 @@ impl<'a> RtpPacket<'a> {
             timestamp: u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
             ssrc: u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]),
         };
-        Ok(RtpPacket { header, payload: &bytes[offset..end] })
+        Ok(RtpPacket {
+            header,
+            payload: &bytes[offset..end],
+        })
     }
 }
 
@@ -126,12 +138,17 @@ impl RtpHeader {
 /// fixed header is present and the version is 2. The forwarding fast path.
 pub fn ssrc(bytes: &[u8]) -> Result<u32, RtpError> {
     if bytes.len() < RTP_HEADER_LEN {
-        return Err(RtpError::Truncated { len: bytes.len(), need: RTP_HEADER_LEN });
+        return Err(RtpError::Truncated {
+            len: bytes.len(),
+            need: RTP_HEADER_LEN,
+        });
     }
     if bytes[0] >> 6 != 2 {
         return Err(RtpError::BadVersion(bytes[0] >> 6));
     }
-    Ok(u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]))
+    Ok(u32::from_be_bytes([
+        bytes[8], bytes[9], bytes[10], bytes[11],
+    ]))
 }
 
 #[cfg(test)]
@@ -170,10 +187,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed_packets() {
-        assert!(matches!(RtpPacket::parse(&[0x80; 5]), Err(RtpError::Truncated { .. })));
+        assert!(matches!(
+            RtpPacket::parse(&[0x80; 5]),
+            Err(RtpError::Truncated { .. })
+        ));
         assert_eq!(RtpPacket::parse(&[0x40; 12]), Err(RtpError::BadVersion(1)));
         // CC = 15 but no CSRCs present.
-        assert!(matches!(RtpPacket::parse(&[0x8f; 12]), Err(RtpError::Truncated { .. })));
+        assert!(matches!(
+            RtpPacket::parse(&[0x8f; 12]),
+            Err(RtpError::Truncated { .. })
+        ));
         // Padding count larger than the packet.
         let mut b = vec![0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 200];
         assert_eq!(RtpPacket::parse(&b), Err(RtpError::BadPadding(200)));

@@ -27,6 +27,7 @@
 //!
 //! Every `now` passed in must not go backwards.
 
+mod config;
 mod output;
 mod roster;
 mod stats;
@@ -43,20 +44,15 @@ use confer_wire::control::{ClientMessage, ErrorCode, LeaveReason, MAX_CHAT_LEN, 
 use confer_wire::ids::{MeetingId, ParticipantId, Role, participant_of_ssrc};
 use confer_wire::rtp::{self, PT_SYNTHETIC, RtpPacket};
 
+pub use config::{
+    DEFAULT_JOIN_TIMEOUT, DEFAULT_LEAVE_LINGER, SessionConfig, SessionError, SessionState,
+};
 pub use output::{Event, Output};
-pub use roster::Roster;
+pub use roster::{Roster, SeenParticipant};
 pub use stats::{
     ChatRecord, EndReason, MediaStats, ReceivedMedia, RosterChange, RosterEvent, code_name,
     leave_reason_name,
 };
-
-/// How long to wait for `joined` after sending `join` (the router itself
-/// gives up on a silent client after 5 s; this is the mirror image).
-pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long to wait, after sending `leave`, for the router to close the
-/// connection before closing it ourselves.
-pub const DEFAULT_LEAVE_LINGER: Duration = Duration::from_secs(2);
 
 /// Pings whose pong we still wait for; older ones are forgotten so a router
 /// that never answers cannot make the list grow.
@@ -64,60 +60,6 @@ const MAX_PINGS_IN_FLIGHT: usize = 8;
 
 /// The track number of the synthetic stream.
 const SYNTHETIC_TRACK: u8 = 0;
-
-/// How a session is set up.
-#[derive(Debug, Clone)]
-pub struct SessionConfig {
-    /// The join token from the web service.
-    pub token: String,
-    /// How long to wait for the router to admit us.
-    pub join_timeout: Duration,
-    /// How long to wait for the router to close after we said `leave`.
-    pub leave_linger: Duration,
-    /// Stream the synthetic test source (`confer_media::synthetic`) once joined.
-    pub synthetic_media: bool,
-}
-
-impl SessionConfig {
-    /// Defaults for `token`: no media, standard timeouts.
-    pub fn new(token: impl Into<String>) -> Self {
-        SessionConfig {
-            token: token.into(),
-            join_timeout: DEFAULT_JOIN_TIMEOUT,
-            leave_linger: DEFAULT_LEAVE_LINGER,
-            synthetic_media: false,
-        }
-    }
-}
-
-/// Where a session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
-    /// `join` sent, waiting for `joined`.
-    Joining,
-    /// In the meeting.
-    Joined,
-    /// `leave` sent, waiting for the router to close.
-    Leaving,
-    /// Over; see [`Session::end_reason`].
-    Ended,
-}
-
-/// Why a request to the session was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The session is not (or no longer) in the meeting.
-    #[error("not in the meeting (session is {0:?})")]
-    NotJoined(SessionState),
-    /// A chat message must be 1 to 4096 bytes.
-    #[error("chat message of {0} bytes; it must be 1 to {MAX_CHAT_LEN} bytes")]
-    InvalidChat(usize),
-    /// A media packet is not RTP, or carries an SSRC that is not ours (the
-    /// router would drop it).
-    #[error("media packet refused: {0}")]
-    InvalidMedia(String),
-}
 
 /// Internal state with the data each phase needs.
 #[derive(Debug, Clone)]
@@ -174,10 +116,13 @@ impl Session {
         let mut outputs = VecDeque::new();
         outputs.push_back(Output::Control(ClientMessage::Join {
             version: PROTOCOL_VERSION,
+            meeting_id: config.meeting_id,
             token: config.token.clone(),
         }));
         Session {
-            phase: Phase::Joining { deadline: now + config.join_timeout },
+            phase: Phase::Joining {
+                deadline: now + config.join_timeout,
+            },
             config,
             created_at: now,
             admission: None,
@@ -209,10 +154,14 @@ impl Session {
             Phase::Joining { deadline } | Phase::Leaving { deadline } => Some(*deadline),
             Phase::Joined => {
                 let silence = self.admission.map(|a| self.last_heard + a.silence_limit);
-                [self.next_ping, silence, self.synthetic.as_ref().map(|s| s.poll_timeout())]
-                    .into_iter()
-                    .flatten()
-                    .min()
+                [
+                    self.next_ping,
+                    silence,
+                    self.synthetic.as_ref().map(|s| s.poll_timeout()),
+                ]
+                .into_iter()
+                .flatten()
+                .min()
             }
             Phase::Ended(_) => None,
         }
@@ -223,7 +172,9 @@ impl Session {
         match self.phase {
             Phase::Joining { deadline } if now >= deadline => {
                 let secs = self.config.join_timeout.as_secs_f64();
-                self.end(EndReason::Error(format!("the router did not answer the join within {secs}s")));
+                self.end(EndReason::Error(format!(
+                    "the router did not answer the join within {secs}s"
+                )));
             }
             Phase::Leaving { deadline } if now >= deadline => self.end(EndReason::Left),
             Phase::Joined => self.joined_timeout(now),
@@ -232,10 +183,14 @@ impl Session {
     }
 
     fn joined_timeout(&mut self, now: Instant) {
-        let Some(admission) = self.admission else { return };
+        let Some(admission) = self.admission else {
+            return;
+        };
         if now >= self.last_heard + admission.silence_limit {
             let ms = now.duration_since(self.last_heard).as_millis();
-            self.end(EndReason::Error(format!("heard nothing from the router for {ms} ms")));
+            self.end(EndReason::Error(format!(
+                "heard nothing from the router for {ms} ms"
+            )));
             return;
         }
         if let Some(due) = self.next_ping
@@ -247,7 +202,8 @@ impl Session {
                 self.pings_in_flight.pop_front();
             }
             self.pings_in_flight.push_back((nonce, now));
-            self.outputs.push_back(Output::Control(ClientMessage::Ping { nonce }));
+            self.outputs
+                .push_back(Output::Control(ClientMessage::Ping { nonce }));
             // From `now`, not from `due`: after a stall, one ping is enough.
             self.next_ping = Some(now + admission.keepalive);
         }
@@ -292,31 +248,56 @@ impl Session {
                 if !joining {
                     return self.violation("a second `joined`".into());
                 }
+                if meeting_id != self.config.meeting_id {
+                    return self.end(EndReason::Error(format!(
+                        "the router admitted us to meeting {meeting_id}, not {}",
+                        self.config.meeting_id
+                    )));
+                }
                 if version != PROTOCOL_VERSION {
                     return self.end(EndReason::Error(format!(
                         "the router speaks protocol version {version}, we speak {PROTOCOL_VERSION}"
                     )));
                 }
-                self.admit(now, participant_id, meeting_id, role, roster, keepalive_interval_ms, silence_timeout_ms);
+                self.admit(
+                    now,
+                    participant_id,
+                    meeting_id,
+                    role,
+                    roster,
+                    keepalive_interval_ms,
+                    silence_timeout_ms,
+                );
             }
-            ServerMessage::Error { code, message, fatal } => {
+            ServerMessage::Error {
+                code,
+                message,
+                fatal,
+            } => {
                 if fatal {
                     let reason = if joining {
                         EndReason::Refused { code, message }
                     } else {
-                        EndReason::Error(format!("the router closed the session: {}: {message}", code_name(code)))
+                        EndReason::Error(format!(
+                            "the router closed the session: {}: {message}",
+                            code_name(code)
+                        ))
                     };
                     self.end(reason);
                 } else {
                     self.router_errors.push((code, message.clone()));
-                    self.outputs.push_back(Output::Event(Event::RouterError { code, message }));
+                    self.outputs
+                        .push_back(Output::Event(Event::RouterError { code, message }));
                 }
             }
             ServerMessage::Removed { reason } => self.end(match reason {
                 LeaveReason::Left => EndReason::Left,
                 LeaveReason::Expelled => EndReason::Expelled,
                 LeaveReason::Ended => EndReason::Ended,
-                other => EndReason::Error(format!("removed by the router: {}", leave_reason_name(other))),
+                other => EndReason::Error(format!(
+                    "removed by the router: {}",
+                    leave_reason_name(other)
+                )),
             }),
             ServerMessage::Pong { nonce } => {
                 if let Some(pos) = self.pings_in_flight.iter().position(|(n, _)| *n == nonce) {
@@ -335,25 +316,46 @@ impl Session {
                     change: RosterChange::Joined,
                 });
                 self.roster.insert(participant.clone());
-                self.outputs.push_back(Output::Event(Event::ParticipantJoined(participant)));
+                self.outputs
+                    .push_back(Output::Event(Event::ParticipantJoined(participant)));
             }
-            ServerMessage::ParticipantLeft { participant_id, reason } => {
-                let name = self.roster.remove(participant_id).map(|e| e.name);
+            ServerMessage::ParticipantLeft {
+                participant_id,
+                reason,
+            } => {
+                let name = self.roster.remove(participant_id, reason).map(|e| e.name);
                 self.roster_events.push(RosterEvent {
                     at_ms: self.ms_since_start(now),
                     participant_id,
                     name: name.clone(),
                     change: RosterChange::Left(reason),
                 });
-                self.outputs.push_back(Output::Event(Event::ParticipantLeft { participant_id, name, reason }));
+                self.outputs
+                    .push_back(Output::Event(Event::ParticipantLeft {
+                        participant_id,
+                        name,
+                        reason,
+                    }));
             }
             ServerMessage::Chat { id, from, to, text } => {
                 let own = Some(from) == self.participant_id();
                 if !own {
-                    self.chat_received.push(ChatRecord { id, from, to, text: text.clone() });
+                    self.chat_received.push(ChatRecord {
+                        id,
+                        from,
+                        to,
+                        text: text.clone(),
+                    });
                 }
                 let from_name = self.roster.get(from).map(|e| e.name.clone());
-                self.outputs.push_back(Output::Event(Event::Chat { id, from, from_name, to, text, own }));
+                self.outputs.push_back(Output::Event(Event::Chat {
+                    id,
+                    from,
+                    from_name,
+                    to,
+                    text,
+                    own,
+                }));
             }
             // Messages a later protocol version may add; the router is
             // responsible for not sending them to a version-1 client.
@@ -376,15 +378,27 @@ impl Session {
         let keepalive = Duration::from_millis(u64::from(keepalive_interval_ms.max(100)));
         // The router speaks only to answer us (pongs every keep-alive), so allow
         // one keep-alive on top of its own silence timeout before giving up.
-        let silence_limit = Duration::from_millis(u64::from(silence_timeout_ms.max(1000))) + keepalive;
-        self.admission = Some(Admission { participant_id, meeting_id, role, keepalive, silence_limit });
+        let silence_limit =
+            Duration::from_millis(u64::from(silence_timeout_ms.max(1000))) + keepalive;
+        self.admission = Some(Admission {
+            participant_id,
+            meeting_id,
+            role,
+            keepalive,
+            silence_limit,
+        });
         self.roster.reset(roster.clone());
         self.phase = Phase::Joined;
         self.next_ping = Some(now + keepalive);
         if self.config.synthetic_media {
             self.synthetic = Some(SyntheticSource::new(participant_id, SYNTHETIC_TRACK, now));
         }
-        self.outputs.push_back(Output::Event(Event::Joined { participant_id, meeting_id, role, roster }));
+        self.outputs.push_back(Output::Event(Event::Joined {
+            participant_id,
+            meeting_id,
+            role,
+            roster,
+        }));
         // The first media packet is due now.
         self.joined_timeout(now);
     }
@@ -415,10 +429,12 @@ impl Session {
     pub fn handle_transport_closed(&mut self, _now: Instant, detail: Option<&str>) {
         let suffix = detail.map(|d| format!(": {d}")).unwrap_or_default();
         let reason = match self.phase {
-            Phase::Joining { .. } => {
-                EndReason::Error(format!("the connection closed before the router answered the join{suffix}"))
+            Phase::Joining { .. } => EndReason::Error(format!(
+                "the connection closed before the router answered the join{suffix}"
+            )),
+            Phase::Joined => {
+                EndReason::Error(format!("the connection to the router was lost{suffix}"))
             }
-            Phase::Joined => EndReason::Error(format!("the connection to the router was lost{suffix}")),
             Phase::Leaving { .. } => EndReason::Left,
             Phase::Ended(_) => return,
         };
@@ -432,7 +448,10 @@ impl Session {
             return Err(SessionError::InvalidChat(text.len()));
         }
         self.chat_sent += 1;
-        self.outputs.push_back(Output::Control(ClientMessage::Chat { to, text: text.to_owned() }));
+        self.outputs.push_back(Output::Control(ClientMessage::Chat {
+            to,
+            text: text.to_owned(),
+        }));
         Ok(())
     }
 
@@ -442,7 +461,9 @@ impl Session {
         self.require_joined()?;
         let ssrc = rtp::ssrc(&packet).map_err(|e| SessionError::InvalidMedia(e.to_string()))?;
         if Some(participant_of_ssrc(ssrc)) != self.participant_id() {
-            return Err(SessionError::InvalidMedia(format!("SSRC {ssrc:#x} is not ours")));
+            return Err(SessionError::InvalidMedia(format!(
+                "SSRC {ssrc:#x} is not ours"
+            )));
         }
         self.media.sent_packets += 1;
         self.media.sent_bytes += packet.len() as u64;
@@ -458,9 +479,12 @@ impl Session {
             // the connection is the whole of leaving.
             Phase::Joining { .. } => self.end(EndReason::Left),
             Phase::Joined => {
-                self.outputs.push_back(Output::Control(ClientMessage::Leave));
+                self.outputs
+                    .push_back(Output::Control(ClientMessage::Leave));
                 self.synthetic = None;
-                self.phase = Phase::Leaving { deadline: now + self.config.leave_linger };
+                self.phase = Phase::Leaving {
+                    deadline: now + self.config.leave_linger,
+                };
             }
             Phase::Leaving { .. } | Phase::Ended(_) => {}
         }
@@ -491,7 +515,8 @@ impl Session {
             self.end(EndReason::Error(format!("the router sent {what}")));
         } else {
             self.protocol_violations += 1;
-            self.outputs.push_back(Output::Event(Event::ProtocolViolation(what)));
+            self.outputs
+                .push_back(Output::Event(Event::ProtocolViolation(what)));
         }
     }
 
@@ -507,7 +532,8 @@ impl Session {
     }
 
     fn ms_since_start(&self, now: Instant) -> u64 {
-        u64::try_from(now.saturating_duration_since(self.created_at).as_millis()).unwrap_or(u64::MAX)
+        u64::try_from(now.saturating_duration_since(self.created_at).as_millis())
+            .unwrap_or(u64::MAX)
     }
 
     /// Where the session is in its life.

@@ -1,34 +1,69 @@
-//! The roster: who is in the meeting, as the router last announced it.
+//! The roster: who is in the meeting, as the router last announced it, and
+//! everyone who was there at some point while we were.
 //!
 //! The client never decides who is present; it mirrors `joined`,
 //! `participant_joined` and `participant_left` in the order they arrive.
 
 use std::collections::BTreeMap;
 
-use confer_wire::control::RosterEntry;
+use confer_wire::control::{LeaveReason, RosterEntry};
 use confer_wire::ids::ParticipantId;
+
+/// Someone who was in the meeting at some point during our session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenParticipant {
+    /// Their roster entry as last announced.
+    pub entry: RosterEntry,
+    /// Why they left, if they did before our session ended.
+    pub left: Option<LeaveReason>,
+}
 
 /// The participants of a meeting, kept in participant-id order (join order,
 /// since the router never reuses an id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Roster {
-    /// Entries by participant id.
+    /// Present participants by id.
     entries: BTreeMap<ParticipantId, RosterEntry>,
+    /// Everyone ever present while we were, by id. Kept because a meeting's
+    /// end is a race: by the time we leave, others may already have left,
+    /// and a report of who took part must not depend on who left first.
+    seen: BTreeMap<ParticipantId, SeenParticipant>,
 }
 
 impl Roster {
-    /// Replaces everything with the roster from a `joined` message.
+    /// Replaces the present participants with the roster from a `joined`
+    /// message.
     pub(crate) fn reset(&mut self, entries: Vec<RosterEntry>) {
         self.entries = entries.into_iter().map(|e| (e.participant_id, e)).collect();
+        for e in self.entries.values() {
+            self.seen.insert(
+                e.participant_id,
+                SeenParticipant {
+                    entry: e.clone(),
+                    left: None,
+                },
+            );
+        }
     }
 
     /// Adds (or, if the router re-announces someone, updates) one entry.
     pub(crate) fn insert(&mut self, entry: RosterEntry) {
+        self.seen.insert(
+            entry.participant_id,
+            SeenParticipant {
+                entry: entry.clone(),
+                left: None,
+            },
+        );
         self.entries.insert(entry.participant_id, entry);
     }
 
-    /// Removes a participant, returning their entry if they were present.
-    pub(crate) fn remove(&mut self, id: ParticipantId) -> Option<RosterEntry> {
+    /// Removes a participant who left for `reason`, returning their entry
+    /// if they were present.
+    pub(crate) fn remove(&mut self, id: ParticipantId, reason: LeaveReason) -> Option<RosterEntry> {
+        if let Some(seen) = self.seen.get_mut(&id) {
+            seen.left = Some(reason);
+        }
         self.entries.remove(&id)
     }
 
@@ -42,18 +77,62 @@ impl Roster {
         self.entries.len()
     }
 
-    /// True when nobody is present (before joining, or after the end).
+    /// True when nobody is present (before joining).
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    /// The entries in participant-id order.
+    /// The present participants in participant-id order.
     pub fn iter(&self) -> impl Iterator<Item = &RosterEntry> {
         self.entries.values()
     }
 
-    /// The entries in participant-id order, as a vector.
+    /// The present participants in participant-id order, as a vector.
     pub fn to_vec(&self) -> Vec<RosterEntry> {
         self.entries.values().cloned().collect()
+    }
+
+    /// Everyone who was present at some point while we were (ourselves
+    /// included), in participant-id order, with why they left if they did.
+    pub fn seen(&self) -> impl Iterator<Item = &SeenParticipant> {
+        self.seen.values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use confer_wire::ids::Role;
+
+    use super::*;
+
+    fn entry(id: u32, name: &str) -> RosterEntry {
+        RosterEntry {
+            participant_id: ParticipantId(id),
+            name: name.into(),
+            role: Role::Participant,
+            guest: true,
+        }
+    }
+
+    #[test]
+    fn remembers_everyone_seen_and_why_they_left() {
+        let mut r = Roster::default();
+        r.reset(vec![entry(1, "Ada"), entry(2, "Bo")]);
+        r.insert(entry(3, "Cy"));
+        assert_eq!(
+            r.remove(ParticipantId(1), LeaveReason::Left)
+                .map(|e| e.name),
+            Some("Ada".into())
+        );
+        assert_eq!(r.remove(ParticipantId(9), LeaveReason::Left), None);
+        assert_eq!(r.len(), 2);
+        let seen: Vec<_> = r
+            .seen()
+            .map(|s| (s.entry.participant_id.0, s.left))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![(1, Some(LeaveReason::Left)), (2, None), (3, None)]
+        );
     }
 }

@@ -105,7 +105,9 @@ impl EndReason {
     /// The error text for `refused` and `error`, `None` otherwise.
     pub fn error_text(&self) -> Option<String> {
         match self {
-            EndReason::Refused { code, message } => Some(format!("{}: {message}", code_name(*code))),
+            EndReason::Refused { code, message } => {
+                Some(format!("{}: {message}", code_name(*code)))
+            }
             EndReason::Error(text) => Some(text.clone()),
             _ => None,
         }

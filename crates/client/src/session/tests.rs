@@ -13,22 +13,31 @@ use super::*;
 
 const ME: ParticipantId = ParticipantId(2);
 const ADA: ParticipantId = ParticipantId(1);
+const MEETING: MeetingId = MeetingId(4_821_937_650);
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
 fn entry(id: ParticipantId, name: &str, role: Role) -> RosterEntry {
-    RosterEntry { participant_id: id, name: name.into(), role, guest: false }
+    RosterEntry {
+        participant_id: id,
+        name: name.into(),
+        role,
+        guest: false,
+    }
 }
 
 fn joined_msg() -> ServerMessage {
     ServerMessage::Joined {
         version: 1,
         participant_id: ME,
-        meeting_id: MeetingId(4_821_937_650),
+        meeting_id: MEETING,
         role: Role::Participant,
-        roster: vec![entry(ADA, "Ada", Role::Host), entry(ME, "Bo", Role::Participant)],
+        roster: vec![
+            entry(ADA, "Ada", Role::Host),
+            entry(ME, "Bo", Role::Participant),
+        ],
         keepalive_interval_ms: 2000,
         silence_timeout_ms: 6000,
     }
@@ -39,11 +48,29 @@ fn drain(s: &mut Session) -> Vec<Output> {
 }
 
 fn events(outputs: &[Output]) -> Vec<&Event> {
-    outputs.iter().filter_map(|o| if let Output::Event(e) = o { Some(e) } else { None }).collect()
+    outputs
+        .iter()
+        .filter_map(|o| {
+            if let Output::Event(e) = o {
+                Some(e)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn controls(outputs: &[Output]) -> Vec<&ClientMessage> {
-    outputs.iter().filter_map(|o| if let Output::Control(m) = o { Some(m) } else { None }).collect()
+    outputs
+        .iter()
+        .filter_map(|o| {
+            if let Output::Control(m) = o {
+                Some(m)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// A session that has sent `join` and been admitted at `t0`.
@@ -58,17 +85,27 @@ fn joined(config: SessionConfig) -> (Session, Instant) {
 #[test]
 fn starts_with_join_and_admits_on_joined() {
     let t0 = Instant::now();
-    let mut s = Session::new(SessionConfig::new("tok"), t0);
+    let mut s = Session::new(SessionConfig::new(MEETING, "tok"), t0);
     assert_eq!(s.state(), SessionState::Joining);
     assert_eq!(
         drain(&mut s),
-        vec![Output::Control(ClientMessage::Join { version: 1, token: "tok".into() })]
+        vec![Output::Control(ClientMessage::Join {
+            version: 1,
+            meeting_id: MEETING,
+            token: "tok".into()
+        })]
     );
     assert_eq!(s.poll_timeout(), Some(t0 + DEFAULT_JOIN_TIMEOUT));
 
     s.handle_control(t0 + ms(10), &joined_msg().encode());
     let out = drain(&mut s);
-    assert!(matches!(events(&out)[..], [Event::Joined { participant_id: ME, .. }]));
+    assert!(matches!(
+        events(&out)[..],
+        [Event::Joined {
+            participant_id: ME,
+            ..
+        }]
+    ));
     assert_eq!(s.state(), SessionState::Joined);
     assert_eq!(s.participant_id(), Some(ME));
     assert_eq!(s.role(), Some(Role::Participant));
@@ -78,7 +115,7 @@ fn starts_with_join_and_admits_on_joined() {
 
 #[test]
 fn pings_every_keepalive_and_measures_rtt() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     drain(&mut s);
     s.handle_timeout(t0 + ms(1999));
     assert!(drain(&mut s).is_empty());
@@ -89,7 +126,10 @@ fn pings_every_keepalive_and_measures_rtt() {
     assert_eq!(s.rtt(), Some(ms(30)));
     assert_eq!(s.poll_timeout(), Some(t0 + ms(4000)));
     s.handle_timeout(t0 + ms(4000));
-    assert_eq!(controls(&drain(&mut s)), vec![&ClientMessage::Ping { nonce: 2 }]);
+    assert_eq!(
+        controls(&drain(&mut s)),
+        vec![&ClientMessage::Ping { nonce: 2 }]
+    );
     // An unknown nonce is ignored.
     s.handle_message(t0 + ms(4001), ServerMessage::Pong { nonce: 99 });
     assert_eq!(s.rtt(), Some(ms(30)));
@@ -97,13 +137,21 @@ fn pings_every_keepalive_and_measures_rtt() {
 
 #[test]
 fn mirrors_roster_changes_and_records_them() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     drain(&mut s);
     let cy = entry(ParticipantId(3), "Cy", Role::Participant);
-    s.handle_message(t0 + ms(100), ServerMessage::ParticipantJoined { participant: cy.clone() });
+    s.handle_message(
+        t0 + ms(100),
+        ServerMessage::ParticipantJoined {
+            participant: cy.clone(),
+        },
+    );
     s.handle_message(
         t0 + ms(200),
-        ServerMessage::ParticipantLeft { participant_id: ADA, reason: LeaveReason::TimedOut },
+        ServerMessage::ParticipantLeft {
+            participant_id: ADA,
+            reason: LeaveReason::TimedOut,
+        },
     );
     let out = drain(&mut s);
     assert_eq!(
@@ -121,26 +169,55 @@ fn mirrors_roster_changes_and_records_them() {
     assert_eq!(ids, vec![ME, ParticipantId(3)]);
     assert_eq!(s.roster_events().len(), 2);
     assert_eq!(s.roster_events()[1].at_ms, 200);
-    assert_eq!(s.roster_events()[1].change, RosterChange::Left(LeaveReason::TimedOut));
+    assert_eq!(
+        s.roster_events()[1].change,
+        RosterChange::Left(LeaveReason::TimedOut)
+    );
 }
 
 #[test]
 fn records_chat_from_others_but_not_our_echo() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     drain(&mut s);
     s.send_chat(None, "hello").unwrap();
     assert_eq!(
         controls(&drain(&mut s)),
-        vec![&ClientMessage::Chat { to: None, text: "hello".into() }]
+        vec![&ClientMessage::Chat {
+            to: None,
+            text: "hello".into()
+        }]
     );
-    s.handle_message(t0, ServerMessage::Chat { id: 1, from: ME, to: None, text: "hello".into() });
-    s.handle_message(t0, ServerMessage::Chat { id: 2, from: ADA, to: Some(ME), text: "psst".into() });
+    s.handle_message(
+        t0,
+        ServerMessage::Chat {
+            id: 1,
+            from: ME,
+            to: None,
+            text: "hello".into(),
+        },
+    );
+    s.handle_message(
+        t0,
+        ServerMessage::Chat {
+            id: 2,
+            from: ADA,
+            to: Some(ME),
+            text: "psst".into(),
+        },
+    );
     let out = drain(&mut s);
     assert!(matches!(events(&out)[0], Event::Chat { own: true, .. }));
-    assert!(matches!(events(&out)[1], Event::Chat { own: false, from_name: Some(n), .. } if n == "Ada"));
+    assert!(
+        matches!(events(&out)[1], Event::Chat { own: false, from_name: Some(n), .. } if n == "Ada")
+    );
     assert_eq!(
         s.chat_received(),
-        &[ChatRecord { id: 2, from: ADA, to: Some(ME), text: "psst".into() }]
+        &[ChatRecord {
+            id: 2,
+            from: ADA,
+            to: Some(ME),
+            text: "psst".into()
+        }]
     );
     assert_eq!(s.chat_sent(), 1);
 }
@@ -148,18 +225,24 @@ fn records_chat_from_others_but_not_our_echo() {
 #[test]
 fn refuses_bad_chat_and_chat_before_joining() {
     let t0 = Instant::now();
-    let mut s = Session::new(SessionConfig::new("t"), t0);
-    assert_eq!(s.send_chat(None, "hi"), Err(SessionError::NotJoined(SessionState::Joining)));
+    let mut s = Session::new(SessionConfig::new(MEETING, "t"), t0);
+    assert_eq!(
+        s.send_chat(None, "hi"),
+        Err(SessionError::NotJoined(SessionState::Joining))
+    );
     s.handle_control(t0, &joined_msg().encode());
     assert_eq!(s.send_chat(None, ""), Err(SessionError::InvalidChat(0)));
     let long = "x".repeat(4097);
-    assert_eq!(s.send_chat(None, &long), Err(SessionError::InvalidChat(4097)));
+    assert_eq!(
+        s.send_chat(None, &long),
+        Err(SessionError::InvalidChat(4097))
+    );
     assert!(s.send_chat(None, &long[..4096]).is_ok());
 }
 
 #[test]
 fn counts_media_per_sender_and_drops_malformed_packets() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     let mut ada = SyntheticSource::new(ADA, 0, t0);
     let mut cy = SyntheticSource::new(ParticipantId(3), 1, t0);
     for i in 0..10 {
@@ -188,7 +271,7 @@ fn counts_media_per_sender_and_drops_malformed_packets() {
 
 #[test]
 fn streams_synthetic_media_at_fifty_packets_a_second_once_joined() {
-    let mut config = SessionConfig::new("t");
+    let mut config = SessionConfig::new(MEETING, "t");
     config.synthetic_media = true;
     let (mut s, t0) = joined(config);
     let mut packets = Vec::new();
@@ -223,22 +306,28 @@ fn streams_synthetic_media_at_fifty_packets_a_second_once_joined() {
 
 #[test]
 fn send_media_requires_our_own_ssrc() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     let mut mine = SyntheticSource::new(ME, 4, t0);
     let mut theirs = SyntheticSource::new(ADA, 0, t0);
-    assert!(s.send_media(Bytes::from(mine.poll_packet(t0).unwrap())).is_ok());
+    assert!(
+        s.send_media(Bytes::from(mine.poll_packet(t0).unwrap()))
+            .is_ok()
+    );
     assert!(matches!(
         s.send_media(Bytes::from(theirs.poll_packet(t0).unwrap())),
         Err(SessionError::InvalidMedia(_))
     ));
-    assert!(matches!(s.send_media(Bytes::from_static(b"junk")), Err(SessionError::InvalidMedia(_))));
+    assert!(matches!(
+        s.send_media(Bytes::from_static(b"junk")),
+        Err(SessionError::InvalidMedia(_))
+    ));
     assert_eq!(s.media().sent_packets, 1);
 }
 
 #[test]
 fn a_fatal_error_before_joining_is_a_refusal() {
     let t0 = Instant::now();
-    let mut s = Session::new(SessionConfig::new("t"), t0);
+    let mut s = Session::new(SessionConfig::new(MEETING, "t"), t0);
     drain(&mut s);
     let refusal = ServerMessage::Error {
         code: ErrorCode::SessionReused,
@@ -250,7 +339,10 @@ fn a_fatal_error_before_joining_is_a_refusal() {
     assert_eq!(out.last(), Some(&Output::Close));
     let reason = s.end_reason().unwrap();
     assert_eq!(reason.as_str(), "refused");
-    assert_eq!(reason.error_text().as_deref(), Some("session_reused: already used"));
+    assert_eq!(
+        reason.error_text().as_deref(),
+        Some("session_reused: already used")
+    );
     // Whatever follows is ignored.
     s.handle_transport_closed(t0, Some("closed"));
     assert!(drain(&mut s).is_empty());
@@ -259,13 +351,20 @@ fn a_fatal_error_before_joining_is_a_refusal() {
 
 #[test]
 fn a_non_fatal_error_keeps_the_session() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     drain(&mut s);
     s.handle_message(
         t0,
-        ServerMessage::Error { code: ErrorCode::InvalidChat, message: "too long".into(), fatal: false },
+        ServerMessage::Error {
+            code: ErrorCode::InvalidChat,
+            message: "too long".into(),
+            fatal: false,
+        },
     );
-    assert!(matches!(events(&drain(&mut s))[..], [Event::RouterError { .. }]));
+    assert!(matches!(
+        events(&drain(&mut s))[..],
+        [Event::RouterError { .. }]
+    ));
     assert_eq!(s.state(), SessionState::Joined);
     assert_eq!(s.router_errors().len(), 1);
 }
@@ -278,7 +377,7 @@ fn removal_reasons_map_to_end_reasons() {
         (LeaveReason::Left, "left"),
         (LeaveReason::TimedOut, "error"),
     ] {
-        let (mut s, t0) = joined(SessionConfig::new("t"));
+        let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
         s.handle_message(t0, ServerMessage::Removed { reason });
         assert_eq!(s.end_reason().unwrap().as_str(), expected, "{reason:?}");
         assert_eq!(drain(&mut s).last(), Some(&Output::Close));
@@ -288,7 +387,7 @@ fn removal_reasons_map_to_end_reasons() {
 
 #[test]
 fn leave_says_goodbye_and_ends_when_the_router_closes() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     drain(&mut s);
     s.leave(t0 + ms(500));
     assert_eq!(controls(&drain(&mut s)), vec![&ClientMessage::Leave]);
@@ -301,7 +400,7 @@ fn leave_says_goodbye_and_ends_when_the_router_closes() {
 
 #[test]
 fn leave_gives_up_waiting_for_the_router_after_the_linger() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     s.leave(t0);
     drain(&mut s);
     s.handle_timeout(t0 + DEFAULT_LEAVE_LINGER);
@@ -312,7 +411,7 @@ fn leave_gives_up_waiting_for_the_router_after_the_linger() {
 #[test]
 fn leaving_before_admission_just_closes() {
     let t0 = Instant::now();
-    let mut s = Session::new(SessionConfig::new("t"), t0);
+    let mut s = Session::new(SessionConfig::new(MEETING, "t"), t0);
     drain(&mut s);
     s.leave(t0);
     assert_eq!(s.end_reason(), Some(&EndReason::Left));
@@ -322,7 +421,7 @@ fn leaving_before_admission_just_closes() {
 #[test]
 fn gives_up_when_the_join_is_not_answered() {
     let t0 = Instant::now();
-    let mut s = Session::new(SessionConfig::new("t"), t0);
+    let mut s = Session::new(SessionConfig::new(MEETING, "t"), t0);
     s.handle_timeout(t0 + DEFAULT_JOIN_TIMEOUT - ms(1));
     assert!(!s.is_ended());
     s.handle_timeout(t0 + DEFAULT_JOIN_TIMEOUT);
@@ -331,7 +430,7 @@ fn gives_up_when_the_join_is_not_answered() {
 
 #[test]
 fn gives_up_on_a_silent_router() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     // Pings go out, no pong ever comes back.
     let mut now = t0;
     while !s.is_ended() {
@@ -340,17 +439,23 @@ fn gives_up_on_a_silent_router() {
     }
     // Silence timeout (6 s) plus one keep-alive (2 s).
     assert_eq!(now, t0 + ms(8000));
-    assert!(s.end_reason().unwrap().error_text().unwrap().contains("heard nothing"));
+    assert!(
+        s.end_reason()
+            .unwrap()
+            .error_text()
+            .unwrap()
+            .contains("heard nothing")
+    );
 }
 
 #[test]
 fn malformed_messages_end_a_join_but_not_a_meeting() {
     let t0 = Instant::now();
-    let mut s = Session::new(SessionConfig::new("t"), t0);
+    let mut s = Session::new(SessionConfig::new(MEETING, "t"), t0);
     s.handle_control(t0, b"\xff not json");
     assert_eq!(s.end_reason().unwrap().as_str(), "error");
 
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     drain(&mut s);
     s.handle_control(t0, br#"{"type":"teleport"}"#);
     s.handle_control(t0, br#"{"type":"chat","from":1}"#);
@@ -362,15 +467,20 @@ fn malformed_messages_end_a_join_but_not_a_meeting() {
 #[test]
 fn roster_messages_before_joined_are_violations() {
     let t0 = Instant::now();
-    let mut s = Session::new(SessionConfig::new("t"), t0);
-    s.handle_message(t0, ServerMessage::ParticipantJoined { participant: entry(ADA, "Ada", Role::Host) });
+    let mut s = Session::new(SessionConfig::new(MEETING, "t"), t0);
+    s.handle_message(
+        t0,
+        ServerMessage::ParticipantJoined {
+            participant: entry(ADA, "Ada", Role::Host),
+        },
+    );
     assert_eq!(s.end_reason().unwrap().as_str(), "error");
     assert!(s.roster().is_empty());
 }
 
 #[test]
 fn losing_the_connection_is_an_error_while_joined() {
-    let (mut s, t0) = joined(SessionConfig::new("t"));
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
     s.handle_transport_closed(t0, Some("reset"));
     let reason = s.end_reason().unwrap();
     assert_eq!(reason.as_str(), "error");
@@ -380,9 +490,23 @@ fn losing_the_connection_is_an_error_while_joined() {
 }
 
 #[test]
+fn admission_to_another_meeting_is_an_error() {
+    let t0 = Instant::now();
+    let mut s = Session::new(SessionConfig::new(MeetingId(1), "t"), t0);
+    s.handle_message(t0, joined_msg());
+    assert!(
+        s.end_reason()
+            .unwrap()
+            .error_text()
+            .unwrap()
+            .contains("not 1")
+    );
+}
+
+#[test]
 fn a_newer_protocol_version_is_an_error() {
     let t0 = Instant::now();
-    let mut s = Session::new(SessionConfig::new("t"), t0);
+    let mut s = Session::new(SessionConfig::new(MEETING, "t"), t0);
     let mut msg = joined_msg();
     if let ServerMessage::Joined { version, .. } = &mut msg {
         *version = 2;

@@ -43,7 +43,11 @@ impl ControlInput {
         verify: impl FnOnce(&str, u64) -> Result<JoinClaims, TokenError>,
     ) -> Self {
         match ClientMessage::decode(payload) {
-            Ok(ClientMessage::Join { version, meeting_id, token }) => ControlInput::Join {
+            Ok(ClientMessage::Join {
+                version,
+                meeting_id,
+                token,
+            }) => ControlInput::Join {
                 version,
                 meeting_id,
                 claims: verify(&token, now_unix),

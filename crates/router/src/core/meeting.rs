@@ -2,7 +2,11 @@
 //! and the precomputed list media is forwarded to.
 //!
 //! A meeting exists while someone is in it; the router creates it on the
-//! first join and drops it when the last participant goes. Host controls
+//! first join and drops it when the last participant goes. Ids are never
+//! reused while it exists; a meeting that emptied starts afresh (ids from 1,
+//! chat from 1) when someone joins it again, as nobody is left who could
+//! confuse the old ids with the new. Remembering every meeting ever held
+//! would grow without bound. Host controls
 //! (mute, expel, lock, end, waiting room) will keep their state here too,
 //! checked against each participant's [`Role`].
 
@@ -78,7 +82,12 @@ impl Meeting {
         }
         let id = ParticipantId(self.next_participant);
         self.next_participant += 1;
-        let entry = RosterEntry { participant_id: id, name, role, guest };
+        let entry = RosterEntry {
+            participant_id: id,
+            name,
+            role,
+            guest,
+        };
         self.participants.insert(id, Participant { conn, entry });
         self.rebuild_members();
         Ok(id)
@@ -93,7 +102,10 @@ impl Meeting {
 
     /// Everyone's roster entry, in join order.
     pub(crate) fn roster(&self) -> Vec<RosterEntry> {
-        self.participants.values().map(|p| p.entry.clone()).collect()
+        self.participants
+            .values()
+            .map(|p| p.entry.clone())
+            .collect()
     }
 
     /// A participant's roster entry.

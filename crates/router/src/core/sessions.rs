@@ -31,11 +31,15 @@ impl SessionLedger {
     /// `now_unix` are the same moment on the monotonic and wall clocks; the
     /// sid is kept until the token could no longer pass verification.
     pub(crate) fn insert(&mut self, sid: String, exp_unix: u64, now: Instant, now_unix: u64) {
-        let remaining = exp_unix.saturating_add(CLOCK_SKEW_LEEWAY_SECS).saturating_sub(now_unix);
+        let remaining = exp_unix
+            .saturating_add(CLOCK_SKEW_LEEWAY_SECS)
+            .saturating_sub(now_unix);
         // One extra second so rounding of the wall clock never frees a sid
         // while its token still verifies.
         let keep = Duration::from_secs(remaining.saturating_add(1));
-        let forget_at = now.checked_add(keep).unwrap_or(now + Duration::from_secs(86_400));
+        let forget_at = now
+            .checked_add(keep)
+            .unwrap_or(now + Duration::from_secs(86_400));
         if self.used.insert(sid.clone()) {
             self.expiry.push(Reverse((forget_at, sid)));
         }

@@ -4,7 +4,7 @@
 ///
 /// Gauges (`connections`, `meetings`, `participants`) are current values;
 /// everything else counts events since the router started. The meeting core
-/// fills most fields; the two about outbound queues come from the driver,
+/// fills most fields; the three about outbound delivery come from the driver,
 /// which owns those queues, and are zero in a bare core.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -38,6 +38,10 @@ pub struct RouterStats {
     /// Media copies the driver dropped because a recipient's outbound queue
     /// was full (a slow client loses media rather than slowing others).
     pub media_dropped_queue_full: u64,
+    /// Media copies the driver sent as frames on a QUIC control stream
+    /// because the recipient's connection could not carry them as a
+    /// datagram (no datagram support, or a path too narrow for the packet).
+    pub media_datagram_fallbacks: u64,
     /// Clients the driver disconnected because their control queue
     /// overflowed.
     pub slow_clients_disconnected: u64,

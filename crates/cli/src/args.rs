@@ -1,0 +1,270 @@
+//! The command line, as clap types (parsed in `main`, tested here).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use confer_client::driver::Transport;
+
+use crate::duration::parse_duration;
+
+/// The server used when neither `--server` nor a stored login names one.
+pub(crate) const DEFAULT_SERVER: &str = "https://127.0.0.1:8443";
+
+/// confer: the Confer command-line meeting client, for people, bots,
+/// scripts and tests.
+#[derive(Debug, Parser)]
+#[command(name = "confer", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Where the login session is stored [default: the user's config
+    /// directory, under `confer`].
+    #[arg(long, global = true, env = "CONFER_CONFIG_DIR", value_name = "DIR")]
+    pub(crate) config_dir: Option<PathBuf>,
+
+    /// The web service [default: the stored login's, else https://127.0.0.1:8443].
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) server: Option<String>,
+
+    /// The CA certificate (PEM) to trust for the server and its routers
+    /// [default: the stored login's].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) ca: Option<PathBuf>,
+
+    /// Machine-readable output: JSON on stdout, no human-readable events.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Log in and store the session (server, CA and access token) for later commands.
+    Login(LoginArgs),
+    /// Manage meetings.
+    Meeting {
+        #[command(subcommand)]
+        command: MeetingCommand,
+    },
+    /// Join a meeting, stay a while, leave.
+    ///
+    /// Exit status: 0 when the session ended normally (left, ended or
+    /// expelled), 2 when the join was refused, 1 on any other error.
+    Join(JoinArgs),
+}
+
+/// `confer account ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Create an account.
+    Create(AccountCreateArgs),
+}
+
+/// `confer account create`
+#[derive(Debug, Args)]
+pub(crate) struct AccountCreateArgs {
+    /// Sign-in email address.
+    #[arg(long)]
+    pub(crate) email: String,
+    /// Display name shown to other participants.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Read the password from the first line of standard input (the only
+    /// way to give it, so it never shows in the process list).
+    #[arg(long, required = true)]
+    pub(crate) password_stdin: bool,
+}
+
+/// `confer login`
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// Sign-in email address.
+    #[arg(long)]
+    pub(crate) email: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long, required = true)]
+    pub(crate) password_stdin: bool,
+}
+
+/// `confer meeting ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum MeetingCommand {
+    /// Create a meeting hosted by you; prints its id.
+    Create(MeetingCreateArgs),
+    /// Show a meeting.
+    Show {
+        /// The meeting id.
+        meeting: u64,
+    },
+}
+
+/// `confer meeting create`
+#[derive(Debug, Args)]
+pub(crate) struct MeetingCreateArgs {
+    /// What the meeting is about.
+    #[arg(long)]
+    pub(crate) topic: Option<String>,
+    /// A passcode participants must give.
+    #[arg(long)]
+    pub(crate) passcode: Option<String>,
+}
+
+/// Media sources `confer join` can stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MediaSource {
+    /// The synthetic test stream (50 RTP packets a second).
+    Synthetic,
+}
+
+/// `confer join`
+#[derive(Debug, Args)]
+pub(crate) struct JoinArgs {
+    /// The meeting id.
+    #[arg(value_name = "MEETING")]
+    pub(crate) meeting: u64,
+    /// Display name (required when not logged in: you join as a guest).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// The meeting's passcode.
+    #[arg(long)]
+    pub(crate) passcode: Option<String>,
+    /// Transport to the router: auto (QUIC, then TLS), quic or tls.
+    #[arg(long, default_value = "auto", value_parser = parse_transport)]
+    pub(crate) transport: Transport,
+    /// Stream media from this source while in the meeting.
+    #[arg(long, value_name = "SOURCE")]
+    pub(crate) send_media: Option<MediaSource>,
+    /// Send this chat message to everyone once joined (repeatable; sent in order).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) chat: Vec<String>,
+    /// Before sending chat, wait until the roster holds N participants
+    /// (yourself included).
+    #[arg(long, value_name = "N")]
+    pub(crate) wait_for: Option<usize>,
+    /// How long to stay after joining (e.g. 500ms, 5s, 1m) [default: until
+    /// Ctrl-C or SIGTERM].
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) stay_for: Option<Duration>,
+    /// Write statistics as JSON to FILE when the client finishes (also on
+    /// refusal, error or signal).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) stats: Option<PathBuf>,
+}
+
+fn parse_transport(s: &str) -> Result<Transport, String> {
+    s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("confer").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_a_full_join() {
+        let cli = parse(&[
+            "join",
+            "4821937650",
+            "--name",
+            "Bo",
+            "--passcode",
+            "p",
+            "--transport",
+            "tls",
+            "--send-media",
+            "synthetic",
+            "--chat",
+            "one",
+            "--chat",
+            "two",
+            "--wait-for",
+            "2",
+            "--for",
+            "1m",
+            "--stats",
+            "/tmp/s.json",
+            "--server",
+            "https://h:1",
+            "--ca",
+            "ca.pem",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!(cli.server.as_deref(), Some("https://h:1"));
+        assert!(cli.json);
+        let Command::Join(j) = cli.command else {
+            panic!("not join")
+        };
+        assert_eq!(j.meeting, 4_821_937_650);
+        assert_eq!(j.name.as_deref(), Some("Bo"));
+        assert_eq!(j.transport, Transport::Tls);
+        assert_eq!(j.send_media, Some(MediaSource::Synthetic));
+        assert_eq!(j.chat, vec!["one", "two"]);
+        assert_eq!(j.wait_for, Some(2));
+        assert_eq!(j.stay_for, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn join_defaults() {
+        let Command::Join(j) = parse(&["join", "7"]).unwrap().command else {
+            panic!("not join")
+        };
+        assert_eq!(j.transport, Transport::Auto);
+        assert!(j.stay_for.is_none() && j.chat.is_empty() && j.send_media.is_none());
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(parse(&["join", "7", "--transport", "carrier-pigeon"]).is_err());
+        assert!(parse(&["join", "7", "--for", "soon"]).is_err());
+        assert!(parse(&["join", "7", "--send-media", "camera"]).is_err());
+        assert!(parse(&["join", "not-a-number"]).is_err());
+        assert!(parse(&["join", "7", "--wait-for", "-1"]).is_err());
+    }
+
+    #[test]
+    fn passwords_come_only_from_stdin() {
+        assert!(parse(&["login", "--email", "a@b"]).is_err());
+        assert!(parse(&["login", "--email", "a@b", "--password", "x"]).is_err());
+        assert!(parse(&["login", "--email", "a@b", "--password-stdin"]).is_ok());
+        assert!(parse(&["account", "create", "--email", "a@b", "--name", "A"]).is_err());
+        assert!(
+            parse(&[
+                "account",
+                "create",
+                "--email",
+                "a@b",
+                "--name",
+                "A",
+                "--password-stdin"
+            ])
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn global_flags_go_anywhere() {
+        let cli = parse(&["--json", "meeting", "create", "--topic", "t"]).unwrap();
+        assert!(cli.json);
+        let cli = parse(&["meeting", "create", "--json", "--config-dir", "/x"]).unwrap();
+        assert!(cli.json);
+        assert_eq!(cli.config_dir, Some(PathBuf::from("/x")));
+    }
+}

@@ -1,0 +1,262 @@
+//! `confer join`: get a join token, connect, stay, leave, report.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use confer_client::api::{ApiError, JoinTokenRequest};
+use confer_client::driver::{self, Command, ConnectOptions};
+use confer_client::session::{Event, Session, SessionConfig};
+use confer_wire::ids::{MeetingId, ParticipantId};
+use serde_json::json;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::args::{Cli, JoinArgs, MediaSource};
+use crate::config::Target;
+use crate::events::EventPrinter;
+use crate::stats::{StatsReport, WaitForReport};
+
+/// How long the driver may take to finish after we asked it to leave. The
+/// session bounds its own leave (2 s plus closing); this only guards against
+/// a bug turning into a hang.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Exit status for a refused join.
+const EXIT_REFUSED: u8 = 2;
+
+/// Why a join did not get as far as a session.
+enum Failure {
+    /// The server or router said no.
+    Refused(String),
+    /// Anything else.
+    Error(String),
+}
+
+/// Runs `confer join` and writes the stats file whatever happens.
+pub(crate) async fn join(cli: &Cli, target: &Target, args: &JoinArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let mut report = StatsReport::new(args.meeting);
+    let mut printer = EventPrinter::new(cli.json);
+    let outcome = match install_signal_handlers() {
+        Ok(mut signals) => run(target, args, &mut report, &mut printer, &mut signals).await,
+        Err(e) => Err(Failure::Error(format!(
+            "cannot install signal handlers: {e}"
+        ))),
+    };
+    match outcome {
+        Ok(()) => {}
+        Err(Failure::Refused(text)) => {
+            report.left_reason = "refused";
+            report.error = Some(text);
+        }
+        Err(Failure::Error(text)) => {
+            report.left_reason = "error";
+            report.error = Some(text);
+        }
+    }
+    report.set_duration(started.elapsed());
+    let written = args.stats.as_ref().map(|path| report.write(path));
+    printer.status(
+        "finished",
+        &format!("finished: {}", report.left_reason),
+        json!({ "left_reason": report.left_reason, "error": report.error }),
+    );
+    if let Some(Err(e)) = written {
+        eprintln!("error: {e:#}");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(match report.left_reason {
+        "refused" => {
+            eprintln!(
+                "join refused: {}",
+                report.error.as_deref().unwrap_or("no reason given")
+            );
+            ExitCode::from(EXIT_REFUSED)
+        }
+        "error" => {
+            eprintln!("error: {}", report.error.as_deref().unwrap_or("unknown"));
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+async fn run(
+    target: &Target,
+    args: &JoinArgs,
+    report: &mut StatsReport,
+    printer: &mut EventPrinter,
+    signals: &mut watch::Receiver<bool>,
+) -> Result<(), Failure> {
+    let error = |e: anyhow::Error| Failure::Error(format!("{e:#}"));
+    let meeting_id = MeetingId(args.meeting);
+    let api = target.api().map_err(error)?;
+    if !api.is_logged_in() && args.name.is_none() {
+        return Err(Failure::Error(
+            "not logged in: give --name to join as a guest".into(),
+        ));
+    }
+    let ca_pem = target.ca_pem().map_err(error)?.ok_or_else(|| {
+        Failure::Error("router connections need a CA: give --ca (or log in with one)".into())
+    })?;
+
+    let request = JoinTokenRequest {
+        display_name: args.name.clone(),
+        passcode: args.passcode.clone(),
+    };
+    let ticket = tokio::select! {
+        ticket = api.join_token(meeting_id, &request) => ticket.map_err(join_token_failure)?,
+        () = signalled(signals) => return left_early(report),
+    };
+
+    let mut options = ConnectOptions::new(ca_pem);
+    options.transport = args.transport;
+    let connection = tokio::select! {
+        connection = driver::connect(&ticket.router, &options) => {
+            connection.map_err(|e| Failure::Error(e.to_string()))?
+        }
+        () = signalled(signals) => return left_early(report),
+    };
+    let transport = connection.transport();
+    report.transport = Some(transport.as_str());
+    printer.status(
+        "connected",
+        &format!("connected to the router over {transport}"),
+        json!({ "transport": transport.as_str() }),
+    );
+
+    let mut config = SessionConfig::new(meeting_id, ticket.token);
+    config.synthetic_media = args.send_media == Some(MediaSource::Synthetic);
+    let session = Session::new(config, Instant::now().into_std());
+    let (commands, command_rx) = mpsc::channel(64);
+    let (event_tx, mut events) = mpsc::unbounded_channel();
+    let mut driver_task = tokio::spawn(driver::run(connection, session, command_rx, event_tx));
+
+    let wait_for = args.wait_for.unwrap_or(0);
+    let mut present = BTreeSet::<ParticipantId>::new();
+    let mut joined_at: Option<Instant> = None;
+    let mut leave_at: Option<Instant> = None;
+    let mut chat_pending = !args.chat.is_empty();
+    let mut wait_reached_ms: Option<u64> = None;
+    let mut leave_requested = false;
+    loop {
+        let leave_timer = async {
+            match leave_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            event = events.recv() => {
+                let Some(event) = event else { break };
+                printer.print(&event);
+                match &event {
+                    Event::Joined { roster, .. } => {
+                        let now = Instant::now();
+                        joined_at = Some(now);
+                        leave_at = args.stay_for.map(|d| now + d);
+                        present = roster.iter().map(|e| e.participant_id).collect();
+                    }
+                    Event::ParticipantJoined(e) => {
+                        present.insert(e.participant_id);
+                    }
+                    Event::ParticipantLeft { participant_id, .. } => {
+                        present.remove(participant_id);
+                    }
+                    _ => {}
+                }
+                if let Some(joined) = joined_at
+                    && wait_reached_ms.is_none()
+                    && present.len() >= wait_for
+                {
+                    wait_reached_ms = Some(u64::try_from(joined.elapsed().as_millis()).unwrap_or(u64::MAX));
+                    if chat_pending && !leave_requested {
+                        chat_pending = false;
+                        for text in &args.chat {
+                            let _ = commands.send(Command::Chat { to: None, text: text.clone() }).await;
+                        }
+                    }
+                }
+            }
+            () = leave_timer, if !leave_requested => {
+                leave_requested = true;
+                let _ = commands.send(Command::Leave).await;
+            }
+            () = signalled(signals), if !leave_requested => {
+                leave_requested = true;
+                let _ = commands.send(Command::Leave).await;
+            }
+        }
+    }
+    drop(commands);
+    let session = match tokio::time::timeout(FINISH_TIMEOUT, &mut driver_task).await {
+        Ok(Ok(session)) => session,
+        Ok(Err(e)) => return Err(Failure::Error(format!("the connection driver failed: {e}"))),
+        Err(_) => {
+            driver_task.abort();
+            return Err(Failure::Error(
+                "the connection driver did not finish".into(),
+            ));
+        }
+    };
+    report.fill_from(&session);
+    if args.wait_for.is_some() {
+        report.wait_for = Some(WaitForReport {
+            participants: wait_for,
+            reached: wait_reached_ms.is_some(),
+            after_ms: wait_reached_ms,
+        });
+    }
+    Ok(())
+}
+
+/// Interrupted before the session started: that is leaving, not failing.
+fn left_early(report: &mut StatsReport) -> Result<(), Failure> {
+    report.left_reason = "left";
+    report.error = None;
+    Ok(())
+}
+
+/// A join-token request the server answered with a 4xx is a refusal (wrong
+/// passcode, no such meeting, not allowed); anything else is an error.
+fn join_token_failure(e: ApiError) -> Failure {
+    match e.status() {
+        Some(status) if (400..500).contains(&status) => Failure::Refused(e.to_string()),
+        _ => Failure::Error(e.to_string()),
+    }
+}
+
+/// Starts watching for Ctrl-C and SIGTERM; the receiver turns `true` on the
+/// first one. A second one ends the process at once (exit status 130), for
+/// when a person does not want to wait for the goodbye.
+fn install_signal_handlers() -> std::io::Result<watch::Receiver<bool>> {
+    let (tx, rx) = watch::channel(false);
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        for first in [true, false] {
+            #[cfg(unix)]
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+            if first {
+                let _ = tx.send(true);
+            } else {
+                eprintln!("interrupted again: quitting without waiting");
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Completes once a signal has arrived (never, if the watcher is gone).
+async fn signalled(signals: &mut watch::Receiver<bool>) {
+    if signals.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}

@@ -1,0 +1,515 @@
+//! The web API client (`docs/api.md`): accounts, login, meetings and join
+//! tokens, over HTTPS.
+//!
+//! Every call returns a typed result or an [`ApiError`]; when the server
+//! answered with its `{"error", "message"}` body, the error carries both.
+
+use std::fmt;
+use std::time::Duration;
+
+use confer_wire::ids::{MeetingId, Role};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::tls::{TlsError, parse_ca_pem};
+
+/// How long one API request may take, connection included. The API answers
+/// in milliseconds; this only keeps a dead server from hanging a client.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long establishing the HTTPS connection may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most bytes of an unexpected response body kept in an error.
+const MAX_ERROR_BODY: usize = 512;
+
+/// Why an API call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The server URL could not be parsed or is not http(s).
+    #[error("invalid server URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The CA certificate could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The HTTP client could not be set up.
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    /// The request did not get a response (connection refused, TLS failure,
+    /// timeout...).
+    #[error("request to {url} failed: {source}")]
+    Request {
+        /// The URL requested.
+        url: String,
+        /// What failed.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server refused the request with its standard error body.
+    #[error("server said {status} {code}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's machine-readable code (`invalid_credentials`, ...).
+        code: String,
+        /// The server's explanation.
+        message: String,
+    },
+    /// The server answered with an error status but no standard error body.
+    #[error("server answered {status}: {body}")]
+    UnexpectedStatus {
+        /// HTTP status.
+        status: u16,
+        /// The start of the body.
+        body: String,
+    },
+    /// A success response whose body is not what the API promises.
+    #[error("invalid response from {url}: {reason}")]
+    InvalidResponse {
+        /// The URL requested.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The call needs an access token and the client has none (log in first).
+    #[error("not logged in: this call needs an access token")]
+    NotLoggedIn,
+}
+
+impl ApiError {
+    /// The server's error code, when the server sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ApiError::Server { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Server { status, .. } | ApiError::UnexpectedStatus { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Body of `POST /api/v1/accounts`.
+#[derive(Clone, Serialize)]
+pub struct NewAccount {
+    /// The sign-in email address.
+    pub email: String,
+    /// The name shown to other participants.
+    pub display_name: String,
+    /// The password (sent once, over TLS; never logged).
+    pub password: String,
+}
+
+impl fmt::Debug for NewAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewAccount")
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An account as the server describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The server's id for the user (opaque to the client).
+    pub user_id: serde_json::Value,
+    /// The sign-in email address.
+    pub email: String,
+    /// The display name.
+    pub display_name: String,
+}
+
+/// The answer to a successful login.
+#[derive(Clone, Deserialize)]
+pub struct LoginResponse {
+    /// The bearer token for authenticated calls.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Tokens never appear in logs.
+        f.debug_struct("LoginResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Body of `POST /api/v1/meetings`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NewMeeting {
+    /// What the meeting is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// A passcode participants must give to get a join token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+}
+
+/// A meeting as the server describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meeting {
+    /// The number people type to join.
+    pub meeting_id: MeetingId,
+    /// What the meeting is about.
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Whether a passcode is needed to join.
+    #[serde(default)]
+    pub has_passcode: bool,
+    /// The owner (opaque to the client).
+    #[serde(default)]
+    pub host_user_id: serde_json::Value,
+}
+
+/// Body of `POST /api/v1/meetings/{id}/join-token`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JoinTokenRequest {
+    /// The name to show; required for guests, optional when signed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The meeting's passcode, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passcode: Option<String>,
+}
+
+/// Where the router for a meeting listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterAddresses {
+    /// QUIC `HOST:PORT`, if the router offers QUIC.
+    #[serde(default)]
+    pub quic: Option<String>,
+    /// TLS-over-TCP `HOST:PORT`, if the router offers it.
+    #[serde(default)]
+    pub tls: Option<String>,
+    /// The name the router's certificate must carry.
+    pub server_name: String,
+}
+
+/// A join token and where to use it.
+#[derive(Clone, Deserialize)]
+pub struct JoinTicket {
+    /// The join token (a compact JWS) to send in `join`.
+    pub token: String,
+    /// The session id the token is bound to.
+    pub session_id: String,
+    /// The role the server gave us.
+    pub role: Role,
+    /// When the token expires, as the server wrote it.
+    #[serde(default)]
+    pub expires_at: serde_json::Value,
+    /// The router to connect to.
+    pub router: RouterAddresses,
+}
+
+impl fmt::Debug for JoinTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinTicket")
+            .field("session_id", &self.session_id)
+            .field("role", &self.role)
+            .field("expires_at", &self.expires_at)
+            .field("router", &self.router)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The server's error body.
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// A client of one Confer web service.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: Url,
+    access_token: Option<String>,
+}
+
+impl fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base", &self.base.as_str())
+            .field("logged_in", &self.access_token.is_some())
+            .finish()
+    }
+}
+
+impl ApiClient {
+    /// A client for the service at `base_url` (e.g. `https://127.0.0.1:8443`).
+    ///
+    /// With `ca_pem`, only certificates chaining to that CA are trusted (the
+    /// system's roots are not); without it, the platform's trust store is used.
+    /// TLS 1.3 only, as everywhere in Confer.
+    pub fn new(base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self, ApiError> {
+        let invalid = |reason: String| ApiError::InvalidUrl {
+            url: base_url.to_owned(),
+            reason,
+        };
+        let mut base = Url::parse(base_url).map_err(|e| invalid(e.to_string()))?;
+        if !matches!(base.scheme(), "https" | "http") || base.host().is_none() {
+            return Err(invalid("expected https://HOST[:PORT]".into()));
+        }
+        // Paths are joined relative to the base, which needs a trailing slash.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tls_version_min(reqwest::tls::Version::TLS_1_3);
+        if let Some(pem) = ca_pem {
+            // Parse with our own parser first for a clear error message.
+            parse_ca_pem(pem)?;
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| TlsError::InvalidCa(e.to_string()))?;
+            builder = builder.tls_certs_only(certs);
+        }
+        let http = builder.build().map_err(ApiError::Client)?;
+        Ok(ApiClient {
+            http,
+            base,
+            access_token: None,
+        })
+    }
+
+    /// The same client, sending `token` as the bearer on every call.
+    pub fn with_access_token(mut self, token: impl Into<String>) -> Self {
+        self.access_token = Some(token.into());
+        self
+    }
+
+    /// Whether calls carry an access token.
+    pub fn is_logged_in(&self) -> bool {
+        self.access_token.is_some()
+    }
+
+    /// The service's base URL.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// Creates an account (`POST /api/v1/accounts`).
+    pub async fn create_account(&self, account: &NewAccount) -> Result<Account, ApiError> {
+        self.call(Method::POST, "api/v1/accounts", Some(account), false)
+            .await
+    }
+
+    /// Logs in (`POST /api/v1/login`); use the token with
+    /// [`Self::with_access_token`].
+    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, ApiError> {
+        #[derive(Serialize)]
+        struct Login<'a> {
+            email: &'a str,
+            password: &'a str,
+        }
+        self.call(
+            Method::POST,
+            "api/v1/login",
+            Some(&Login { email, password }),
+            false,
+        )
+        .await
+    }
+
+    /// Creates a meeting hosted by the logged-in user (`POST /api/v1/meetings`).
+    pub async fn create_meeting(&self, meeting: &NewMeeting) -> Result<Meeting, ApiError> {
+        self.call(Method::POST, "api/v1/meetings", Some(meeting), true)
+            .await
+    }
+
+    /// Describes a meeting (`GET /api/v1/meetings/{id}`).
+    pub async fn get_meeting(&self, id: MeetingId) -> Result<Meeting, ApiError> {
+        self.call::<(), _>(Method::GET, &format!("api/v1/meetings/{id}"), None, true)
+            .await
+    }
+
+    /// Gets a join token for a meeting (`POST /api/v1/meetings/{id}/join-token`),
+    /// as the logged-in user if there is one, else as a guest.
+    pub async fn join_token(
+        &self,
+        id: MeetingId,
+        request: &JoinTokenRequest,
+    ) -> Result<JoinTicket, ApiError> {
+        let path = format!("api/v1/meetings/{id}/join-token");
+        self.call(Method::POST, &path, Some(request), false).await
+    }
+
+    /// Checks the service is up (`GET /healthz`).
+    pub async fn health(&self) -> Result<(), ApiError> {
+        let _: serde_json::Value = self
+            .call::<(), _>(Method::GET, "healthz", None, false)
+            .await?;
+        Ok(())
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        needs_auth: bool,
+    ) -> Result<T, ApiError> {
+        let url = self.base.join(path).map_err(|e| ApiError::InvalidUrl {
+            url: format!("{}{path}", self.base),
+            reason: e.to_string(),
+        })?;
+        let mut request = self.http.request(method, url.clone());
+        match &self.access_token {
+            Some(token) => request = request.bearer_auth(token),
+            None if needs_auth => return Err(ApiError::NotLoggedIn),
+            None => {}
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let failed = |source| ApiError::Request {
+            url: url.to_string(),
+            source,
+        };
+        let response = request.send().await.map_err(failed)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(failed)?;
+        decode_response(status, &bytes).map_err(|e| match e {
+            DecodeFailure::Api(e) => e,
+            DecodeFailure::Body(reason) => ApiError::InvalidResponse {
+                url: url.to_string(),
+                reason,
+            },
+        })
+    }
+}
+
+/// Why a response could not be turned into a result.
+enum DecodeFailure {
+    Api(ApiError),
+    Body(String),
+}
+
+/// Turns a status and body into the typed result or error (no I/O, so it is
+/// tested directly).
+fn decode_response<T: DeserializeOwned>(
+    status: StatusCode,
+    body: &[u8],
+) -> Result<T, DecodeFailure> {
+    if status.is_success() {
+        return serde_json::from_slice(body).map_err(|e| DecodeFailure::Body(e.to_string()));
+    }
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => Err(DecodeFailure::Api(ApiError::Server {
+            status: status.as_u16(),
+            code: e.error,
+            message: e.message,
+        })),
+        Err(_) => {
+            let text =
+                String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)]).into_owned();
+            Err(DecodeFailure::Api(ApiError::UnexpectedStatus {
+                status: status.as_u16(),
+                body: text,
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ApiError> {
+        decode_response(StatusCode::from_u16(status).unwrap(), body.as_bytes()).map_err(|e| match e
+        {
+            DecodeFailure::Api(e) => e,
+            DecodeFailure::Body(reason) => ApiError::InvalidResponse {
+                url: "u".into(),
+                reason,
+            },
+        })
+    }
+
+    #[test]
+    fn decodes_a_join_ticket() {
+        let t: JoinTicket = decode(
+            200,
+            r#"{"token":"eyJ","session_id":"s1","role":"host","expires_at":1700000000,
+                "router":{"quic":"127.0.0.1:8801","tls":"127.0.0.1:8802","server_name":"localhost"}}"#,
+        )
+        .unwrap();
+        assert_eq!(t.role, Role::Host);
+        assert_eq!(t.router.quic.as_deref(), Some("127.0.0.1:8801"));
+        assert!(
+            !format!("{t:?}").contains("eyJ"),
+            "token must not be in Debug output"
+        );
+    }
+
+    #[test]
+    fn carries_the_servers_error_body() {
+        let e = decode::<Meeting>(403, r#"{"error":"wrong_passcode","message":"no"}"#).unwrap_err();
+        assert_eq!(e.code(), Some("wrong_passcode"));
+        assert_eq!(e.status(), Some(403));
+        assert_eq!(e.to_string(), "server said 403 wrong_passcode: no");
+    }
+
+    #[test]
+    fn tells_apart_odd_error_bodies_and_bad_success_bodies() {
+        let e = decode::<Meeting>(502, "<html>bad gateway</html>").unwrap_err();
+        assert!(matches!(e, ApiError::UnexpectedStatus { status: 502, .. }));
+        let e = decode::<Meeting>(200, r#"{"meeting_id":"not a number"}"#).unwrap_err();
+        assert!(matches!(e, ApiError::InvalidResponse { .. }));
+    }
+
+    #[test]
+    fn validates_the_base_url_and_ca() {
+        assert!(matches!(
+            ApiClient::new("ftp://x", None),
+            Err(ApiError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            ApiClient::new("not a url", None),
+            Err(ApiError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            ApiClient::new("https://h:1", Some(b"nope")),
+            Err(ApiError::Tls(_))
+        ));
+        let c = ApiClient::new("https://127.0.0.1:8443/confer", None).unwrap();
+        assert_eq!(c.base_url().as_str(), "https://127.0.0.1:8443/confer/");
+        assert!(!c.is_logged_in());
+        let c = c.with_access_token("secret");
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn authenticated_calls_need_a_token() {
+        let c = ApiClient::new("https://127.0.0.1:1", None).unwrap();
+        assert!(matches!(
+            c.get_meeting(MeetingId(1)).await,
+            Err(ApiError::NotLoggedIn)
+        ));
+    }
+}

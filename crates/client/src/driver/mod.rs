@@ -1,0 +1,349 @@
+//! The tokio driver: connects to the router and runs a [`Session`] over the
+//! connection.
+//!
+//! It is deliberately thin. [`connect`] picks a transport (QUIC first, then
+//! TLS 1.3 over TCP, each attempt bounded by a timeout) and reports which one
+//! it got; [`run`] moves bytes between the connection and the session, feeds
+//! it the clock and the front end's [`Command`]s, and passes its [`Event`]s
+//! on. Every decision (what to send, when to ping, when to give up) is the
+//! session's.
+//!
+//! Malformed input from the router (bad framing, undecodable messages) ends
+//! the session with a clear [`EndReason::Error`](crate::session::EndReason)
+//! or is dropped and counted, per the protocol; it never panics.
+
+mod link;
+mod quic;
+mod tls_tcp;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use confer_wire::ids::ParticipantId;
+use tokio::sync::mpsc;
+
+use crate::api::RouterAddresses;
+use crate::session::{Event, Output, Session};
+use crate::tls::{TlsError, router_client_config};
+
+use link::{Incoming, Link};
+
+/// How long a QUIC attempt may take before falling back to TLS. QUIC over a
+/// network that drops UDP never answers, so this bounds the cost of trying.
+pub const DEFAULT_QUIC_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a TLS-over-TCP attempt (connect plus handshake) may take.
+pub const DEFAULT_TLS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which transport to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// QUIC, falling back to TLS over TCP.
+    #[default]
+    Auto,
+    /// QUIC only.
+    Quic,
+    /// TLS over TCP only.
+    Tls,
+}
+
+impl FromStr for Transport {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Transport::Auto),
+            "quic" => Ok(Transport::Quic),
+            "tls" => Ok(Transport::Tls),
+            other => Err(format!(
+                "unknown transport {other:?}: expected auto, quic or tls"
+            )),
+        }
+    }
+}
+
+/// The transport a connection actually uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// QUIC (UDP).
+    Quic,
+    /// TLS 1.3 over TCP.
+    Tls,
+}
+
+impl TransportKind {
+    /// `quic` or `tls`, as in the stats file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Quic => "quic",
+            TransportKind::Tls => "tls",
+        }
+    }
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why no connection to the router could be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The CA could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The router offers no address for the transport asked for.
+    #[error("the router offers no {0} address")]
+    NoAddress(TransportKind),
+    /// The router's address did not resolve.
+    #[error("cannot resolve router address {addr:?}: {reason}")]
+    Resolve {
+        /// The address as given.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// The name the certificate must carry is not a valid DNS name or IP.
+    #[error("invalid router server name {0:?}")]
+    InvalidServerName(String),
+    /// Connecting or the handshake failed.
+    #[error("{kind} connection failed: {reason}")]
+    Handshake {
+        /// The transport tried.
+        kind: TransportKind,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Connecting took too long.
+    #[error("{kind} connection timed out after {after:?}")]
+    Timeout {
+        /// The transport tried.
+        kind: TransportKind,
+        /// The limit.
+        after: Duration,
+    },
+    /// Every transport tried failed; each attempt's error, in order.
+    #[error("could not reach the router: {}", join_errors(.0))]
+    AllFailed(Vec<DriverError>),
+}
+
+fn join_errors(errors: &[DriverError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; then ")
+}
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Which transport(s) to try.
+    pub transport: Transport,
+    /// The CA (PEM) the router's certificate must chain to.
+    pub ca_pem: Vec<u8>,
+    /// Limit for the QUIC attempt.
+    pub quic_timeout: Duration,
+    /// Limit for the TLS-over-TCP attempt.
+    pub tls_timeout: Duration,
+}
+
+impl ConnectOptions {
+    /// Automatic transport choice and default timeouts, trusting `ca_pem`.
+    pub fn new(ca_pem: Vec<u8>) -> Self {
+        ConnectOptions {
+            transport: Transport::Auto,
+            ca_pem,
+            quic_timeout: DEFAULT_QUIC_TIMEOUT,
+            tls_timeout: DEFAULT_TLS_TIMEOUT,
+        }
+    }
+}
+
+/// An open connection to the router, ready for [`run`].
+pub struct RouterConnection {
+    link: Link,
+}
+
+impl fmt::Debug for RouterConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterConnection")
+            .field("transport", &self.link.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RouterConnection {
+    /// The transport in use.
+    pub fn transport(&self) -> TransportKind {
+        self.link.kind
+    }
+}
+
+/// Connects to the router: QUIC first, then TLS over TCP (or only the one
+/// `options.transport` names). Each attempt is bounded by its timeout.
+pub async fn connect(
+    router: &RouterAddresses,
+    options: &ConnectOptions,
+) -> Result<RouterConnection, DriverError> {
+    let tls = Arc::new(router_client_config(&options.ca_pem)?);
+    let order: &[TransportKind] = match options.transport {
+        Transport::Auto => &[TransportKind::Quic, TransportKind::Tls],
+        Transport::Quic => &[TransportKind::Quic],
+        Transport::Tls => &[TransportKind::Tls],
+    };
+    let mut failures = Vec::new();
+    for &kind in order {
+        let attempt = async {
+            let (addr, timeout) = match kind {
+                TransportKind::Quic => (router.quic.as_deref(), options.quic_timeout),
+                TransportKind::Tls => (router.tls.as_deref(), options.tls_timeout),
+            };
+            let addr = resolve(addr.ok_or(DriverError::NoAddress(kind))?, timeout).await?;
+            match kind {
+                TransportKind::Quic => {
+                    quic::connect(addr, &router.server_name, tls.clone(), timeout).await
+                }
+                TransportKind::Tls => {
+                    tls_tcp::connect(addr, &router.server_name, tls.clone(), timeout).await
+                }
+            }
+        };
+        match attempt.await {
+            Ok(link) => {
+                tracing::debug!("connected to the router over {kind}");
+                return Ok(RouterConnection { link });
+            }
+            Err(e) => {
+                tracing::debug!("{kind} attempt failed: {e}");
+                failures.push(e);
+            }
+        }
+    }
+    if failures.len() == 1
+        && let Some(only) = failures.pop()
+    {
+        return Err(only);
+    }
+    Err(DriverError::AllFailed(failures))
+}
+
+async fn resolve(addr: &str, timeout: Duration) -> Result<SocketAddr, DriverError> {
+    let failed = |reason: String| DriverError::Resolve {
+        addr: addr.to_owned(),
+        reason,
+    };
+    let mut addrs = tokio::time::timeout(timeout, tokio::net::lookup_host(addr))
+        .await
+        .map_err(|_| failed("timed out".into()))?
+        .map_err(|e| failed(e.to_string()))?;
+    addrs.next().ok_or_else(|| failed("no addresses".into()))
+}
+
+/// A request from the front end to a running session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command {
+    /// Send a chat message to everyone, or to one participant.
+    Chat {
+        /// The one recipient, or `None` for everyone.
+        to: Option<ParticipantId>,
+        /// The message.
+        text: String,
+    },
+    /// Send one RTP packet of ours.
+    SendMedia(Bytes),
+    /// Leave the meeting.
+    Leave,
+}
+
+/// The clock seam: tokio's clock, so tests that pause tokio's time also
+/// control the session's.
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Runs `session` over `connection` until the session ends, then closes the
+/// connection and returns the session (its roster and statistics stay
+/// readable).
+///
+/// `commands` carries the front end's requests; when every sender is
+/// dropped, the session leaves. Events go to `events` (unbounded so a slow
+/// reader never stalls the connection; there is no per-packet event). A
+/// command the session refuses (chat before joining, say) is logged and
+/// dropped.
+pub async fn run(
+    connection: RouterConnection,
+    mut session: Session,
+    mut commands: mpsc::Receiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+) -> Session {
+    let mut link = connection.link;
+    let mut commands_open = true;
+    loop {
+        while let Some(output) = session.poll_output() {
+            match output {
+                Output::Control(msg) => {
+                    if link.send_control(&msg.encode()).await.is_err() {
+                        session.fail("the connection to the router failed while sending");
+                    }
+                }
+                Output::Media(packet) => link.send_media(packet),
+                Output::Event(event) => {
+                    let _ = events.send(event);
+                }
+                Output::Close => link.close().await,
+            }
+        }
+        if session.is_ended() {
+            link.close().await;
+            if link.media_dropped > 0 {
+                tracing::debug!(
+                    "{} media packets dropped under congestion",
+                    link.media_dropped
+                );
+            }
+            return session;
+        }
+        let deadline = session.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            incoming = link.inbox.recv() => match incoming {
+                Some(Incoming::Control(payload)) => session.handle_control(now(), &payload),
+                Some(Incoming::Media(packet)) => session.handle_media(now(), &packet),
+                Some(Incoming::Closed(detail)) => session.handle_transport_closed(now(), detail.as_deref()),
+                Some(Incoming::Failed(reason)) => session.fail(reason),
+                None => session.handle_transport_closed(now(), Some("the connection's tasks stopped")),
+            },
+            command = commands.recv(), if commands_open => match command {
+                Some(Command::Chat { to, text }) => {
+                    if let Err(e) = session.send_chat(to, &text) {
+                        tracing::warn!("chat not sent: {e}");
+                    }
+                }
+                Some(Command::SendMedia(packet)) => {
+                    if let Err(e) = session.send_media(packet) {
+                        tracing::debug!("media not sent: {e}");
+                    }
+                }
+                Some(Command::Leave) => session.leave(now()),
+                None => {
+                    commands_open = false;
+                    session.leave(now());
+                }
+            },
+            () = sleep => session.handle_timeout(now()),
+        }
+    }
+}

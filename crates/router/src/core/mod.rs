@@ -1,0 +1,30 @@
+//! The sans-IO meeting core: every meeting on this router as one state
+//! machine ([`Router`]) that takes inputs stamped with `now` and returns
+//! outputs, owning no socket, clock, thread or channel.
+//!
+//! - [`router`](Router): connections, joins, chat, liveness and the media
+//!   fast path; its type doc states the driving contract.
+//! - `meeting`: one meeting's participants, id allocation and the
+//!   precomputed member list media is forwarded to.
+//! - `sessions`: which join-token session ids were already admitted.
+//! - [`ControlInput`]: control messages as the core takes them, with the
+//!   join token already verified by the driver.
+//! - [`Output`]: what the core asks the driver to send or close.
+//! - [`RouterStats`] and [`CoreConfig`]: counters and tunables.
+
+mod config;
+mod input;
+mod meeting;
+mod output;
+mod router;
+mod sessions;
+mod stats;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::CoreConfig;
+pub use input::ControlInput;
+pub use output::{CloseReason, ConnectionId, Output, Recipients};
+pub use router::Router;
+pub use stats::RouterStats;

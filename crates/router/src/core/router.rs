@@ -1,0 +1,458 @@
+//! [`Router`]: every meeting on this router node as one state machine.
+//!
+//! The decisions too long to sit inline live beside it: admission in
+//! `join`, chat relaying in `chat`.
+
+mod chat;
+mod join;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::Instant;
+
+use bytes::Bytes;
+use confer_wire::control::{ClientMessage, DecodeError, ErrorCode, LeaveReason, ServerMessage};
+use confer_wire::frame::{FrameError, MAX_MEDIA_LEN};
+use confer_wire::ids::{MeetingId, ParticipantId, participant_of_ssrc};
+
+use super::config::CoreConfig;
+use super::input::ControlInput;
+use super::meeting::Meeting;
+use super::output::{CloseReason, ConnectionId, Output};
+use super::sessions::SessionLedger;
+use super::stats::RouterStats;
+
+/// The meetings on one router node, as a deterministic state machine.
+///
+/// The router owns no socket, clock, thread or channel. Its driver feeds it
+/// what happened and carries out what it asks:
+///
+/// 1. When a transport connection opens, call [`Router::handle_connect`]
+///    and remember the [`ConnectionId`] it returns.
+/// 2. Feed every decoded control frame with [`Router::handle_control`],
+///    every media packet (a QUIC datagram or a media frame) with
+///    [`Router::handle_media`], a framing error with
+///    [`Router::handle_frame_error`], and the connection's end with
+///    [`Router::handle_disconnect`].
+/// 3. After any `handle_*` call, drain [`Router::poll_output`] until it
+///    returns `None` and carry out each [`Output`] in order.
+/// 4. Ask [`Router::poll_timeout`] when the router next needs attention;
+///    at (or after) that instant call [`Router::handle_timeout`], then drain
+///    the outputs again. Recheck the deadline after every input: a new
+///    connection can bring it forward.
+///
+/// Every input carries `now`, the time it happened on a monotonic clock;
+/// the router never reads a clock itself, so tests drive it with a virtual
+/// one. Inputs naming a connection the router has closed or never opened
+/// are ignored (they race with [`Output::Close`] in any real driver).
+///
+/// Host controls (mute, expel, lock, end, waiting room) will be further
+/// `handle_*` inputs (or [`ClientMessage`] arms in [`Router::handle_control`])
+/// checked against the role each participant's join token gave them.
+#[derive(Debug)]
+pub struct Router {
+    /// Timers and limits.
+    config: CoreConfig,
+    /// Every open connection.
+    conns: HashMap<ConnectionId, Connection>,
+    /// Every meeting with at least one participant.
+    meetings: HashMap<MeetingId, Meeting>,
+    /// Join-token session ids already admitted.
+    sessions: SessionLedger,
+    /// One entry per open connection, never later than that connection's
+    /// real deadline. Deadlines only move later (a joined participant is
+    /// heard from again), so instead of updating the heap on every packet,
+    /// an entry that fires early is pushed back with the real deadline.
+    timers: BinaryHeap<Reverse<(Instant, ConnectionId)>>,
+    /// Outputs not yet polled.
+    outputs: VecDeque<Output>,
+    /// The id the next connection gets.
+    next_conn: u64,
+    /// Counters.
+    stats: RouterStats,
+}
+
+/// What the router knows about one connection.
+#[derive(Debug)]
+struct Connection {
+    /// When it opened; the join deadline counts from here.
+    connected_at: Instant,
+    /// When anything last arrived on it; the silence deadline counts from here.
+    last_heard: Instant,
+    /// Whether it has joined, and as whom.
+    state: ConnState,
+}
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy)]
+enum ConnState {
+    /// Connected; `join` not yet accepted.
+    Pending,
+    /// In a meeting.
+    Joined {
+        /// Which meeting.
+        meeting: MeetingId,
+        /// As whom.
+        participant: ParticipantId,
+    },
+}
+
+impl Router {
+    /// A router with no connections and no meetings.
+    pub fn new(config: CoreConfig) -> Self {
+        Self {
+            config,
+            conns: HashMap::new(),
+            meetings: HashMap::new(),
+            sessions: SessionLedger::default(),
+            timers: BinaryHeap::new(),
+            outputs: VecDeque::new(),
+            next_conn: 1,
+            stats: RouterStats::default(),
+        }
+    }
+
+    /// The configuration this router runs with.
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// A transport connection opened. It has until `now + join_timeout` to
+    /// send `join`.
+    pub fn handle_connect(&mut self, now: Instant) -> ConnectionId {
+        let id = ConnectionId(self.next_conn);
+        self.next_conn += 1;
+        self.conns.insert(
+            id,
+            Connection {
+                connected_at: now,
+                last_heard: now,
+                state: ConnState::Pending,
+            },
+        );
+        self.timers
+            .push(Reverse((now + self.config.join_timeout, id)));
+        id
+    }
+
+    /// A control message arrived on `conn`.
+    pub fn handle_control(&mut self, now: Instant, conn: ConnectionId, input: ControlInput) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.last_heard = now;
+        let state = c.state;
+        match (state, input) {
+            (
+                ConnState::Pending,
+                ControlInput::Join {
+                    version,
+                    meeting_id,
+                    claims,
+                    verified_at_unix,
+                },
+            ) => {
+                self.join(now, conn, version, meeting_id, claims, verified_at_unix);
+            }
+            (ConnState::Pending, ControlInput::Message(ClientMessage::Leave)) => {
+                self.close(conn, CloseReason::Left);
+            }
+            (ConnState::Pending, ControlInput::Message(_)) => {
+                self.refuse(
+                    conn,
+                    ErrorCode::NotJoined,
+                    "the first message must be join".into(),
+                );
+            }
+            (ConnState::Pending, ControlInput::Malformed(error)) => {
+                self.refuse(conn, ErrorCode::MalformedMessage, describe(&error));
+            }
+            (ConnState::Joined { .. }, ControlInput::Join { .. }) => {
+                self.reject(
+                    conn,
+                    ErrorCode::AlreadyJoined,
+                    "this connection has already joined".into(),
+                );
+            }
+            (ConnState::Joined { .. }, ControlInput::Malformed(error)) => {
+                self.reject(conn, ErrorCode::MalformedMessage, describe(&error));
+            }
+            (
+                ConnState::Joined {
+                    meeting,
+                    participant,
+                },
+                ControlInput::Message(message),
+            ) => {
+                self.joined_message(conn, meeting, participant, message);
+            }
+        }
+    }
+
+    /// A media packet (a bare RTP packet) arrived on `conn`. It is forwarded
+    /// unchanged to everyone else in the sender's meeting if its SSRC is one
+    /// of the sender's; otherwise it is dropped and counted.
+    pub fn handle_media(&mut self, now: Instant, conn: ConnectionId, packet: Bytes) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            self.stats.media_dropped_not_joined += 1;
+            return;
+        };
+        c.last_heard = now;
+        let ConnState::Joined {
+            meeting,
+            participant,
+        } = c.state
+        else {
+            self.stats.media_dropped_not_joined += 1;
+            return;
+        };
+        if packet.len() > MAX_MEDIA_LEN {
+            self.stats.media_dropped_malformed += 1;
+            return;
+        }
+        let Ok(ssrc) = confer_wire::rtp::ssrc(&packet) else {
+            self.stats.media_dropped_malformed += 1;
+            return;
+        };
+        if participant_of_ssrc(ssrc) != participant {
+            self.stats.media_dropped_spoofed += 1;
+            return;
+        }
+        let Some(m) = self.meetings.get(&meeting) else {
+            // A joined connection's meeting always exists; count rather than
+            // panic if that ever stops being true.
+            self.stats.media_dropped_not_joined += 1;
+            return;
+        };
+        let to = m.recipients(conn);
+        self.stats.media_forwarded += 1;
+        self.stats.media_copies += to.len() as u64;
+        if !to.is_empty() {
+            self.outputs.push_back(Output::Media { to, packet });
+        }
+    }
+
+    /// The driver could not decode the framing on `conn` (unknown kind or a
+    /// frame over the size limit). The connection cannot continue: the core
+    /// answers with a fatal error and closes it.
+    pub fn handle_frame_error(&mut self, now: Instant, conn: ConnectionId, error: &FrameError) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.last_heard = now;
+        let code = match error {
+            FrameError::TooLarge { .. } => ErrorCode::FrameTooLarge,
+            _ => ErrorCode::MalformedMessage,
+        };
+        self.refuse(conn, code, error.to_string());
+    }
+
+    /// The transport connection closed (the client went away, or the driver
+    /// closed it). The others in its meeting are told it `disconnected`.
+    pub fn handle_disconnect(&mut self, _now: Instant, conn: ConnectionId) {
+        self.forget(conn, LeaveReason::Disconnected);
+    }
+
+    /// Time has passed: refuses connections that did not join in time and
+    /// drops participants that fell silent.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.sessions.prune(now);
+        while let Some(&Reverse((at, conn))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(c) = self.conns.get(&conn) else {
+                continue;
+            };
+            let deadline = match c.state {
+                ConnState::Pending => c.connected_at + self.config.join_timeout,
+                ConnState::Joined { .. } => c.last_heard + self.config.silence_timeout,
+            };
+            if deadline > now {
+                self.timers.push(Reverse((deadline, conn)));
+                continue;
+            }
+            match c.state {
+                ConnState::Pending => {
+                    self.refuse(
+                        conn,
+                        ErrorCode::JoinTimeout,
+                        "no join within the join timeout".into(),
+                    );
+                }
+                ConnState::Joined { .. } => {
+                    self.outputs.push_back(Output::Control {
+                        to: conn,
+                        message: ServerMessage::Removed {
+                            reason: LeaveReason::TimedOut,
+                        },
+                    });
+                    self.forget(conn, LeaveReason::TimedOut);
+                    self.outputs.push_back(Output::Close {
+                        conn,
+                        reason: CloseReason::TimedOut,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next instruction for the driver, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Router::handle_timeout`] should next be called, if ever. May be
+    /// earlier than strictly needed (a call that finds nothing due is
+    /// harmless) but never later.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> RouterStats {
+        RouterStats {
+            connections: self.conns.len() as u64,
+            meetings: self.meetings.len() as u64,
+            participants: self.meetings.values().map(|m| m.len() as u64).sum(),
+            ..self.stats
+        }
+    }
+
+    /// Whether `conn` is open as far as the router knows.
+    pub fn is_open(&self, conn: ConnectionId) -> bool {
+        self.conns.contains_key(&conn)
+    }
+
+    /// The participant `conn` joined as, if it has joined.
+    pub fn participant(&self, conn: ConnectionId) -> Option<(MeetingId, ParticipantId)> {
+        match self.conns.get(&conn)?.state {
+            ConnState::Joined {
+                meeting,
+                participant,
+            } => Some((meeting, participant)),
+            ConnState::Pending => None,
+        }
+    }
+
+    /// How many session ids the router remembers.
+    #[cfg(test)]
+    pub(crate) fn remembered_sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A well-formed message from a joined participant.
+    fn joined_message(
+        &mut self,
+        conn: ConnectionId,
+        meeting: MeetingId,
+        participant: ParticipantId,
+        message: ClientMessage,
+    ) {
+        match message {
+            ClientMessage::Ping { nonce } => {
+                self.outputs.push_back(Output::Control {
+                    to: conn,
+                    message: ServerMessage::Pong { nonce },
+                });
+            }
+            ClientMessage::Chat { to, text } => self.chat(conn, meeting, participant, to, text),
+            ClientMessage::Leave => {
+                self.forget(conn, LeaveReason::Left);
+                self.outputs.push_back(Output::Close {
+                    conn,
+                    reason: CloseReason::Left,
+                });
+            }
+            ClientMessage::Join { .. } => {
+                self.reject(
+                    conn,
+                    ErrorCode::AlreadyJoined,
+                    "this connection has already joined".into(),
+                );
+            }
+            _ => {
+                self.reject(
+                    conn,
+                    ErrorCode::MalformedMessage,
+                    "message not supported by this router".into(),
+                );
+            }
+        }
+    }
+
+    /// A non-fatal error: the message is dropped, the connection stays.
+    fn reject(&mut self, conn: ConnectionId, code: ErrorCode, message: String) {
+        self.outputs.push_back(Output::Control {
+            to: conn,
+            message: ServerMessage::Error {
+                code,
+                message,
+                fatal: false,
+            },
+        });
+    }
+
+    /// A fatal error: says why, takes the connection out of its meeting (the
+    /// others hear it `disconnected`) and closes it.
+    fn refuse(&mut self, conn: ConnectionId, code: ErrorCode, message: String) {
+        tracing::debug!(%conn, ?code, %message, "refusing connection");
+        self.outputs.push_back(Output::Control {
+            to: conn,
+            message: ServerMessage::Error {
+                code,
+                message,
+                fatal: true,
+            },
+        });
+        self.forget(conn, LeaveReason::Disconnected);
+        self.outputs.push_back(Output::Close {
+            conn,
+            reason: CloseReason::Error(code),
+        });
+    }
+
+    /// Closes a connection without an error message.
+    fn close(&mut self, conn: ConnectionId, reason: CloseReason) {
+        self.forget(conn, LeaveReason::Disconnected);
+        self.outputs.push_back(Output::Close { conn, reason });
+    }
+
+    /// Forgets a connection; if it was in a meeting, tells the others why it
+    /// left and drops the meeting once empty.
+    fn forget(&mut self, conn: ConnectionId, reason: LeaveReason) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        let ConnState::Joined {
+            meeting,
+            participant,
+        } = c.state
+        else {
+            return;
+        };
+        let Some(m) = self.meetings.get_mut(&meeting) else {
+            return;
+        };
+        m.remove(participant);
+        for &other in m.members() {
+            self.outputs.push_back(Output::Control {
+                to: other,
+                message: ServerMessage::ParticipantLeft {
+                    participant_id: participant,
+                    reason,
+                },
+            });
+        }
+        if m.is_empty() {
+            self.meetings.remove(&meeting);
+        }
+    }
+}
+
+/// A decode error for the client: serde's message names the offending field
+/// or position, never more of the input than that.
+fn describe(error: &DecodeError) -> String {
+    error.to_string()
+}

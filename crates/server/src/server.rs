@@ -1,0 +1,199 @@
+//! Putting it together: [`start`] loads or creates the data directory's
+//! state, starts the router and the HTTPS API, and returns a
+//! [`RunningServer`] that says where everything listens.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use confer_router::{JoinTokenVerifier, RouterConfig, RouterHandle};
+use tokio::net::TcpListener;
+
+use crate::addresses::{advertised_host, host_port, resolve};
+use crate::certs;
+use crate::config::ServerConfig;
+use crate::data_dir::ensure_dir;
+use crate::error::ServerError;
+use crate::https::HttpsServer;
+use crate::password::PasswordHasher;
+use crate::routes::{self, AppState, RouterInfo};
+use crate::signing_key::SigningKey;
+use crate::store::Store;
+
+/// The ALPN protocol of the HTTPS API.
+const HTTP_ALPN: &[u8] = b"http/1.1";
+
+/// A started server: the API and the router, both listening.
+///
+/// Call [`RunningServer::shutdown`] to stop it; dropping it leaves the
+/// listeners running until the tokio runtime ends.
+pub struct RunningServer {
+    api_url: String,
+    advertised_host: String,
+    ca_path: PathBuf,
+    database_path: PathBuf,
+    https: HttpsServer,
+    router: RouterHandle,
+    store: Store,
+}
+
+/// Starts the web service and the router in this process.
+///
+/// On first start this creates the data directory, the token signing key,
+/// the development CA, the server certificate and the database; later
+/// starts reuse them. Ports given as 0 are chosen by the operating system;
+/// [`RunningServer`] reports the real ones.
+///
+/// # Errors
+///
+/// Any [`ServerError`]: unreadable or unwritable data directory, unusable
+/// key files, database or migration failure, a port already in use.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    ensure_dir(&config.data_dir)?;
+    let ip = resolve(&config.listen_host).await?;
+    let host = advertised_host(&config.listen_host);
+
+    let identity =
+        certs::load_or_create(&config.data_dir, &certs::server_names(&config.listen_host))?;
+    let signing_key = Arc::new(SigningKey::load_or_create(&config.data_dir)?);
+    let store = Store::open(
+        config.database_url.as_deref(),
+        &ServerConfig::default_database_path(&config.data_dir),
+    )
+    .await?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let hasher = PasswordHasher::new(cores).await?;
+
+    // Bind the API first: with port 0 its URL, which is the `iss` of every
+    // token and what the router checks, is known only after binding.
+    let http_addr = SocketAddr::new(ip, config.http_port);
+    let listener = TcpListener::bind(http_addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: http_addr,
+            source,
+        })?;
+    let http_port = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind {
+            addr: http_addr,
+            source,
+        })?
+        .port();
+    let api_url = format!("https://{}", host_port(&host, http_port));
+
+    let tls = confer_router::tls::server_config(
+        identity.cert_chain.clone(),
+        identity.key.clone_key(),
+        &[HTTP_ALPN],
+    )
+    .map_err(|e| ServerError::Tls(e.to_string()))?;
+
+    // The router trusts exactly our own signing key, handed over in the same
+    // JWKS form a separate router node would fetch.
+    let mut token_verifier = JoinTokenVerifier::new(api_url.clone());
+    token_verifier
+        .add_jwks(&signing_key.jwks().to_string())
+        .map_err(|e| ServerError::Router(e.to_string()))?;
+    let router = confer_router::start(RouterConfig {
+        quic_listen: SocketAddr::new(ip, config.quic_port),
+        tls_listen: SocketAddr::new(ip, config.tls_port),
+        cert_chain: identity.cert_chain,
+        private_key: identity.key,
+        token_verifier,
+    })
+    .await
+    .map_err(|e| ServerError::Router(e.to_string()))?;
+
+    let router_info = RouterInfo {
+        quic: host_port(&host, router.quic_addr().port()),
+        tls: host_port(&host, router.tls_addr().port()),
+        server_name: host.clone(),
+    };
+    let kid = signing_key.kid().to_owned();
+    let state = AppState {
+        store: store.clone(),
+        signing_key,
+        hasher,
+        issuer: api_url.as_str().into(),
+        router: Arc::new(router_info),
+    };
+    let https = HttpsServer::start(listener, Arc::new(tls), routes::router(state));
+    tracing::info!(
+        api = %api_url,
+        quic = %router.quic_addr(),
+        tls = %router.tls_addr(),
+        kid = kid,
+        "confer-server listening"
+    );
+
+    Ok(RunningServer {
+        api_url,
+        advertised_host: host,
+        ca_path: identity.ca_path,
+        database_path: store.path().to_owned(),
+        https,
+        router,
+        store,
+    })
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("api_url", &self.api_url)
+            .field("quic_addr", &self.quic_addr())
+            .field("tls_addr", &self.tls_addr())
+            .field("ca_path", &self.ca_path)
+            .field("database_path", &self.database_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// The API's base URL, `https://HOST:PORT` (also the `iss` of its tokens).
+    pub fn api_url(&self) -> String {
+        self.api_url.clone()
+    }
+
+    /// The router's QUIC (UDP) socket address.
+    pub fn quic_addr(&self) -> SocketAddr {
+        self.router.quic_addr()
+    }
+
+    /// The router's TLS-over-TCP socket address.
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.router.tls_addr()
+    }
+
+    /// The development CA certificate clients must trust (`--ca`).
+    pub fn ca_path(&self) -> PathBuf {
+        self.ca_path.clone()
+    }
+
+    /// The SQLite database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.database_path.clone()
+    }
+
+    /// The one line the binary prints once everything listens:
+    /// `confer-server ready api=https://HOST:PORT quic=HOST:PORT tls=HOST:PORT ca=PATH`.
+    pub fn ready_line(&self) -> String {
+        format!(
+            "confer-server ready api={} quic={} tls={} ca={}",
+            self.api_url,
+            host_port(&self.advertised_host, self.quic_addr().port()),
+            host_port(&self.advertised_host, self.tls_addr().port()),
+            self.ca_path.display(),
+        )
+    }
+
+    /// Stops the API (letting requests in flight finish), then the router,
+    /// then closes the database.
+    pub async fn shutdown(self) {
+        self.https.shutdown().await;
+        self.router.shutdown().await;
+        self.store.close().await;
+        tracing::info!("confer-server stopped");
+    }
+}
