@@ -329,7 +329,6 @@ fn pump<R: std::io::Read + Send + 'static>(
 }
 
 /// A TLS client configuration that trusts only the server's CA and offers only TLS 1.3.
-
 pub fn tls_client_config(ca_pem: &[u8], alpn: &[u8]) -> Arc<rustls::ClientConfig> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
