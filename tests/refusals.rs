@@ -135,6 +135,7 @@ fn claims(meeting: u64, iat: u64, exp: u64) -> JoinClaims {
         role: Role::Host,
         name: "Mallory".into(),
         guest: true,
+        policy: Default::default(),
     }
 }
 

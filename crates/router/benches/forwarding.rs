@@ -40,6 +40,7 @@ fn meeting_of(receivers: usize) -> (Router, confer_router::core::ConnectionId, P
             role: Role::Participant,
             name: format!("P{i}"),
             guest: false,
+            policy: Default::default(),
         };
         let join = ControlInput::Join {
             version: PROTOCOL_VERSION,

@@ -339,6 +339,7 @@ mod tests {
             role: Role::Host,
             name: "Ada".into(),
             guest: false,
+            policy: Default::default(),
         }
     }
 

@@ -57,6 +57,7 @@ pub(crate) fn issue(
         role: joiner.role,
         name: joiner.name,
         guest: joiner.guest,
+        policy: confer_wire::token::JoinPolicy::default(),
     };
     let token = key.sign(&claims)?;
     Ok(SignedJoinToken { token, claims })

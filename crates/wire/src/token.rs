@@ -43,4 +43,35 @@ pub struct JoinClaims {
     /// True when the holder is not signed in.
     #[serde(default)]
     pub guest: bool,
+    /// The meeting's joining rules as the web service had them when it issued
+    /// this token; the router enforces them for this joiner.
+    #[serde(default)]
+    pub policy: JoinPolicy,
+}
+
+/// Joining rules the web service writes into each join token from the
+/// meeting's settings. Passcode and domain checks happen before a token is
+/// issued, so they need no field here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JoinPolicy {
+    /// Participants wait in a waiting room until a host admits them.
+    pub waiting_room: bool,
+    /// Participants may enter before any host has; a meeting running without
+    /// a host then ends after 30 minutes.
+    pub join_before_host: bool,
+    /// The meeting is end-to-end encrypted: the router never holds its keys.
+    pub e2e: bool,
+}
+
+impl Default for JoinPolicy {
+    /// A meeting with no special rules: no waiting room, join before host allowed,
+    /// standard (router-keyed) encryption.
+    fn default() -> Self {
+        JoinPolicy {
+            waiting_room: false,
+            join_before_host: true,
+            e2e: false,
+        }
+    }
 }

@@ -85,6 +85,7 @@ pub(crate) fn claims(meeting: MeetingId, name: &str, iat: u64) -> JoinClaims {
         role: Role::Participant,
         name: name.into(),
         guest: false,
+        policy: Default::default(),
     }
 }
 

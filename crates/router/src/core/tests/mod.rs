@@ -66,6 +66,7 @@ impl Harness {
             role,
             name: name.into(),
             guest: false,
+            policy: Default::default(),
         }
     }
 
