@@ -9,7 +9,12 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config ca-certificates cmake libclang-dev nasm
   libwebkit2gtk-4.1-dev libasound2-dev libpipewire-0.3-dev libwayland-dev libgbm-dev libdbus-1-dev)
-TEST_PKGS=(xvfb xauth webkit2gtk-driver openssl curl)
+# Test packages: a screen (Xvfb) and WebDriver for the real app, a private
+# PulseAudio for the microphone tests, ffmpeg as an independent decoder,
+# gnome-keyring on a D-Bus session for the real Secret Service, PostgreSQL
+# for the store tests, Python for an independent HMAC check of webhooks.
+TEST_PKGS=(xvfb xauth x11-xserver-utils webkit2gtk-driver openssl curl ffmpeg pulseaudio pulseaudio-utils
+  gnome-keyring dbus-daemon dbus-bin postgresql python3)
 RUN_PKGS=(nodejs npm)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -24,6 +29,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed apt-get update -qq
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Device keys are bound to the machine id (confer-e2e); minimal systems lack one.
+[ -s /etc/machine-id ] || sudo_if_needed dbus-uuidgen --ensure=/etc/machine-id
 
 if ! command -v cargo >/dev/null; then
   echo "install-deps: no Rust toolchain found. Install rustup (Debian: apt-get install rustup) and run this again." >&2

@@ -27,12 +27,23 @@ step "build binaries used by the whole-system tests"
 cargo build --workspace --bins --locked
 
 step "tests"
-# Xvfb gives the desktop-app tests a screen; without it they skip and say so.
+# The e2e tests use the real Secret Service: gnome-keyring on a private D-Bus
+# session (the password only unlocks this throwaway keyring). Xvfb gives the
+# desktop-app and screen-capture tests a screen. With both present those tests
+# must run, not skip.
+export CONFER_REQUIRE_KEYRING=1
+run_tests() {
+  dbus-run-session -- sh -c 'printf ci-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$@"' sh "$@"
+}
 if command -v xvfb-run >/dev/null; then
-  # With a screen and tauri-driver installed, the real-app tests must run, not skip.
   export CONFER_REQUIRE_DESKTOP_SMOKE=1
-  xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run --workspace --locked --no-fail-fast
+  run_tests xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run --workspace --locked --no-fail-fast
 else
-  cargo nextest run --workspace --locked --no-fail-fast
+  run_tests cargo nextest run --workspace --locked --no-fail-fast
 fi
+
+step "server tests on PostgreSQL"
+eval "$(bash scripts/start-postgres.sh)"
+trap 'bash scripts/start-postgres.sh --stop >/dev/null 2>&1 || true' EXIT
+cargo nextest run -p confer-server --locked --no-fail-fast
 step "done"

@@ -156,6 +156,10 @@ pub(crate) struct JoinArgs {
     /// refusal, error or signal).
     #[arg(long, value_name = "FILE")]
     pub(crate) stats: Option<PathBuf>,
+    /// Run a script of timed actions once joined: one `AT ACTION [ARGS]`
+    /// per line (see docs/cli-script.md). A bad script is refused before joining.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) script: Option<PathBuf>,
 }
 
 fn parse_transport(s: &str) -> Result<Transport, String> {

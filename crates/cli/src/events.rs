@@ -139,6 +139,51 @@ impl EventPrinter {
                     json!({ "left_reason": reason.as_str(), "error": reason.error_text() }),
                 );
             }
+            Event::Waiting(reason) => {
+                let reason = serde_json::to_value(reason).unwrap_or_default();
+                self.status(
+                    "waiting",
+                    &format!(
+                        "waiting to be admitted ({})",
+                        reason.as_str().unwrap_or("?")
+                    ),
+                    json!({ "reason": reason }),
+                );
+            }
+            Event::ParticipantUpdated(e) => {
+                self.names.insert(e.participant_id, e.name.clone());
+                self.status(
+                    "participant_updated",
+                    &format!(
+                        "{}: {} muted={} video={} hand={} recording={}",
+                        self.who(e.participant_id),
+                        e.role,
+                        e.muted,
+                        e.video,
+                        e.hand_raised,
+                        e.recording
+                    ),
+                    serde_json::to_value(e).unwrap_or_default(),
+                );
+            }
+            Event::Meeting { by, event } => {
+                let by_text = by
+                    .map(|p| self.who(p))
+                    .unwrap_or_else(|| "the router".into());
+                self.status(
+                    "meeting_event",
+                    &format!("{by_text}: {}", event.name()),
+                    json!({ "by": by.map(|p| p.0), "event": event }),
+                );
+            }
+            Event::WaitingRoom(waiting) => {
+                let names: Vec<_> = waiting.iter().map(|w| w.name.as_str()).collect();
+                self.status(
+                    "waiting_room",
+                    &format!("waiting to enter: {}", names.join(", ")),
+                    json!({ "waiting": waiting }),
+                );
+            }
             // Events a later client version adds are shown generically.
             other => self.status(
                 "other",

@@ -17,6 +17,8 @@ mod commands;
 mod config;
 mod duration;
 mod events;
+mod script;
+mod script_runner;
 mod stats;
 
 use std::process::ExitCode;

@@ -20,6 +20,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use confer_client::session::{RosterChange, Session, leave_reason_name};
 use confer_wire::control::{LeaveReason, RosterEntry};
+use confer_wire::ids::Role;
 use serde::Serialize;
 
 /// The whole report.
@@ -51,6 +52,11 @@ pub(crate) struct StatsReport {
     pub(crate) wait_for: Option<WaitForReport>,
     /// Non-fatal errors the router reported.
     pub(crate) router_errors: Vec<String>,
+    /// Every meeting event received, in order: `{"type": T, "by": ID, "at_ms": MS, ...}`
+    /// with the event's own fields.
+    pub(crate) events: Vec<serde_json::Value>,
+    /// Script actions the router (or name resolution) refused, in order.
+    pub(crate) refusals: Vec<RefusalLine>,
     /// Messages from the router that were dropped as unusable.
     pub(crate) protocol_violations: u64,
     /// How the session ended.
@@ -61,13 +67,42 @@ pub(crate) struct StatsReport {
     pub(crate) duration_ms: u64,
 }
 
+/// One refused script action.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RefusalLine {
+    /// The script action's name (the last one run when the refusal came).
+    pub(crate) action: Option<String>,
+    /// The script line it came from.
+    pub(crate) line: Option<usize>,
+    /// The router's error code (`not_allowed`, ...) or `unknown_participant`.
+    pub(crate) reason: String,
+    /// The explanation.
+    pub(crate) message: String,
+}
+
 /// One roster entry.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct RosterLine {
     pub(crate) participant_id: u32,
     pub(crate) name: String,
+    /// In `roster`: the role their join token gave them (as first seen); in
+    /// `final_roster`: their role at the end.
     pub(crate) role: &'static str,
+    /// Their latest role (after any hand-over or promotion).
+    pub(crate) role_now: &'static str,
     pub(crate) guest: bool,
+    /// From outside the host's organisation.
+    pub(crate) external: bool,
+    /// Microphone muted.
+    pub(crate) muted: bool,
+    /// Video on.
+    pub(crate) video: bool,
+    /// Hand raised.
+    pub(crate) hand_raised: bool,
+    /// Screen share: `off`, `on` or `paused`.
+    pub(crate) sharing: confer_wire::host::ShareState,
+    /// Recording locally.
+    pub(crate) recording: bool,
     /// Still in the meeting when we finished.
     pub(crate) present: bool,
     /// Why they left, if they did.
@@ -139,21 +174,53 @@ impl StatsReport {
     /// Copies everything the session recorded.
     pub(crate) fn fill_from(&mut self, session: &Session) {
         self.participant_id = session.participant_id().map(|p| p.0);
+        self.events = session
+            .meeting_events()
+            .iter()
+            .map(|record| {
+                let mut line = serde_json::json!({
+                    "type": record.event.name(),
+                    "by": record.by.map(|p| p.0),
+                    "at_ms": record.at_ms,
+                });
+                if let (Some(line), Ok(serde_json::Value::Object(fields))) =
+                    (line.as_object_mut(), serde_json::to_value(&record.event))
+                {
+                    for (key, value) in fields {
+                        if key != "kind" && key != "action" {
+                            line.insert(key, value);
+                        }
+                    }
+                }
+                line
+            })
+            .collect();
         self.role = session.role().map(|r| r.as_str());
-        let line = |e: &RosterEntry, left: Option<LeaveReason>| RosterLine {
+        let line = |e: &RosterEntry, left: Option<LeaveReason>, role: Role| RosterLine {
             participant_id: e.participant_id.0,
             name: e.name.clone(),
-            role: e.role.as_str(),
+            role: role.as_str(),
+            role_now: e.role.as_str(),
             guest: e.guest,
+            external: e.external,
+            muted: e.muted,
+            video: e.video,
+            hand_raised: e.hand_raised,
+            sharing: e.sharing,
+            recording: e.recording,
             present: left.is_none(),
             left_reason: left.map(leave_reason_name),
         };
         self.roster = session
             .roster()
             .seen()
-            .map(|s| line(&s.entry, s.left))
+            .map(|s| line(&s.entry, s.left, s.first_role))
             .collect();
-        self.final_roster = session.roster().iter().map(|e| line(e, None)).collect();
+        self.final_roster = session
+            .roster()
+            .iter()
+            .map(|e| line(e, None, e.role))
+            .collect();
         self.roster_events = session
             .roster_events()
             .iter()
@@ -258,6 +325,7 @@ mod tests {
                     name: "Bo".into(),
                     role: Role::Host,
                     guest: false,
+                    ..RosterEntry::default()
                 }],
                 keepalive_interval_ms: 2000,
                 silence_timeout_ms: 6000,

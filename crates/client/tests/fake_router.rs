@@ -76,6 +76,7 @@ fn joined() -> ServerMessage {
         name: name.into(),
         role,
         guest: false,
+        ..RosterEntry::default()
     };
     ServerMessage::Joined {
         version: 1,

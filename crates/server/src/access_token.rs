@@ -27,28 +27,69 @@ pub(crate) struct AccessClaims {
     pub(crate) aud: String,
     /// The user id.
     pub(crate) sub: String,
+    /// The user's organisation. Every organisation-scoped query uses the
+    /// organisation of the verified token's account, and the account's
+    /// organisation must match this claim, so a token minted before a user
+    /// moved cannot reach the old organisation's data.
+    #[serde(default)]
+    pub(crate) org: String,
     /// Issued at, seconds since the Unix epoch.
     pub(crate) iat: u64,
     /// Expiry, seconds since the Unix epoch.
     pub(crate) exp: u64,
     /// Unique token id.
     pub(crate) jti: String,
+    /// For an API client's token, the client id; absent for a user's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) client_id: Option<String>,
+    /// For an API client's token, the granted scopes (space-separated);
+    /// absent for a user's, which may do whatever the user may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) scope: Option<String>,
 }
 
-/// Signs a new access token for `user_id`.
+/// Signs a new access token for `user_id` of organisation `org_id`.
 pub(crate) fn issue(
     key: &SigningKey,
     issuer: &str,
     user_id: &str,
+    org_id: &str,
     now: u64,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     key.sign(&AccessClaims {
         iss: issuer.to_owned(),
         aud: ACCESS_TOKEN_AUDIENCE.to_owned(),
         sub: user_id.to_owned(),
+        org: org_id.to_owned(),
         iat: now,
         exp: now + ACCESS_TOKEN_LIFETIME_SECS,
         jti: new_token_id(),
+        client_id: None,
+        scope: None,
+    })
+}
+
+/// Signs an access token for API client `client_id`, acting as `user_id`
+/// in `org_id`, limited to `scopes`.
+pub(crate) fn issue_for_client(
+    key: &SigningKey,
+    issuer: &str,
+    user_id: &str,
+    org_id: &str,
+    client_id: &str,
+    scopes: &[String],
+    now: u64,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    key.sign(&AccessClaims {
+        iss: issuer.to_owned(),
+        aud: ACCESS_TOKEN_AUDIENCE.to_owned(),
+        sub: user_id.to_owned(),
+        org: org_id.to_owned(),
+        iat: now,
+        exp: now + ACCESS_TOKEN_LIFETIME_SECS,
+        jti: new_token_id(),
+        client_id: Some(client_id.to_owned()),
+        scope: Some(scopes.join(" ")),
     })
 }
 
@@ -78,7 +119,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let key = key();
-        let token = issue(&key, "https://a", "u1", now_unix()).unwrap();
+        let token = issue(&key, "https://a", "u1", "o1", now_unix()).unwrap();
         let claims = verify(&key, "https://a", &token).unwrap();
         assert_eq!(claims.sub, "u1");
         assert_eq!(claims.exp - claims.iat, ACCESS_TOKEN_LIFETIME_SECS);
@@ -91,11 +132,12 @@ mod tests {
             &key,
             "https://a",
             "u1",
+            "o1",
             now_unix() - 2 * ACCESS_TOKEN_LIFETIME_SECS,
         )
         .unwrap();
         assert!(verify(&key, "https://a", &old).is_err());
-        let token = issue(&key, "https://a", "u1", now_unix()).unwrap();
+        let token = issue(&key, "https://a", "u1", "o1", now_unix()).unwrap();
         assert!(verify(&key, "https://b", &token).is_err());
         let join = key
             .sign(&serde_json::json!({

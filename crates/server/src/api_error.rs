@@ -17,6 +17,8 @@ pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header (rate limits, lockouts).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -26,7 +28,18 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The HTTP status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The machine-readable code.
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
     }
 
     /// 400 `invalid_request`: the body is malformed or a field is invalid.
@@ -37,6 +50,28 @@ impl ApiError {
     /// 401 `unauthorized`: a bearer token is missing, invalid or expired.
     pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403 `forbidden`: signed in, but not allowed to do this.
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 429 `rate_limited`, with how long to wait.
+    pub(crate) fn rate_limited(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs().max(1);
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many attempts; try again in {secs} s"),
+        )
+        .with_retry_after(secs)
+    }
+
+    /// Adds a `Retry-After` header (seconds) to the response.
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// 404 `meeting_not_found`.
@@ -68,6 +103,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
@@ -79,6 +119,11 @@ impl From<StoreError> for ApiError {
                 StatusCode::CONFLICT,
                 "email_taken",
                 "an account with this email already exists",
+            ),
+            StoreError::DomainTaken => Self::new(
+                StatusCode::CONFLICT,
+                "domain_taken",
+                "this domain is already managed by an organisation",
             ),
             other => Self::internal(other),
         }

@@ -2,6 +2,7 @@
 //! where it listens.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::error::ServerError;
 
@@ -13,6 +14,8 @@ pub const DEFAULT_QUIC_PORT: u16 = 8801;
 pub const DEFAULT_TLS_PORT: u16 = 8802;
 /// The default listen host: loopback, so a fresh install is not exposed.
 pub const DEFAULT_LISTEN_HOST: &str = "127.0.0.1";
+/// The default wait before the first webhook retry.
+pub const DEFAULT_WEBHOOK_RETRY_BASE: Duration = Duration::from_secs(10);
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "confer.db";
 
@@ -31,9 +34,16 @@ pub struct ServerConfig {
     pub quic_port: u16,
     /// Router TLS-over-TCP port; 0 picks a free port.
     pub tls_port: u16,
-    /// Database URL; `None` means `confer.db` in the data directory. Only
-    /// `sqlite:` URLs are accepted for now.
+    /// Database URL; `None` means `confer.db` in the data directory.
+    /// `sqlite:` and `postgres://` (or `postgresql://`) URLs are accepted.
     pub database_url: Option<String>,
+    /// An extra CA certificate (PEM file) trusted, besides the system's,
+    /// for the server's own outbound HTTPS requests (API clients'
+    /// `jwks_uri`): for private PKI and for tests.
+    pub outbound_ca_file: Option<PathBuf>,
+    /// The wait before the first webhook retry; each further retry waits
+    /// twice as long (capped at an hour).
+    pub webhook_retry_base: Duration,
 }
 
 impl ServerConfig {
@@ -47,6 +57,8 @@ impl ServerConfig {
             quic_port: DEFAULT_QUIC_PORT,
             tls_port: DEFAULT_TLS_PORT,
             database_url: None,
+            outbound_ca_file: None,
+            webhook_retry_base: DEFAULT_WEBHOOK_RETRY_BASE,
         }
     }
 

@@ -35,7 +35,7 @@ pub enum ServerError {
     #[error("token signing key: {0}")]
     SigningKey(#[from] jsonwebtoken::errors::Error),
     /// `--database-url` names a database this build cannot use.
-    #[error("unsupported database URL {0:?}: only sqlite: URLs are supported for now")]
+    #[error("unsupported database URL {0:?}: only sqlite: and postgres:// URLs are supported")]
     UnsupportedDatabaseUrl(String),
     /// Opening or querying the database failed.
     #[error("database: {0}")]

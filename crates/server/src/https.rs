@@ -115,6 +115,9 @@ async fn serve_connection(
             return;
         }
     };
+    // Handlers that rate-limit by caller (passcode attempts by guests) read
+    // the peer address as axum's `ConnectInfo`.
+    let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
     let service = TowerToHyperService::new(app);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

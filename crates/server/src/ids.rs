@@ -22,6 +22,26 @@ pub(crate) fn new_user_id() -> String {
     random_hex(16)
 }
 
+/// A new organisation id: `o` and 128 random bits in hex.
+pub(crate) fn new_org_id() -> String {
+    format!("o{}", random_hex(16))
+}
+
+/// A new OAuth client id: `c` and 128 random bits in hex.
+pub(crate) fn new_client_id() -> String {
+    format!("c{}", random_hex(16))
+}
+
+/// A new OAuth client secret: 256 random bits in hex.
+pub(crate) fn new_client_secret() -> String {
+    random_hex(32)
+}
+
+/// A new webhook secret: 256 random bits in hex.
+pub(crate) fn new_webhook_secret() -> String {
+    random_hex(32)
+}
+
 /// A new session id for a join token: 128 random bits in hex.
 pub(crate) fn new_session_id() -> String {
     random_hex(16)

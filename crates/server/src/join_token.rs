@@ -43,6 +43,7 @@ pub(crate) fn issue(
     issuer: &str,
     meeting: MeetingId,
     joiner: Joiner,
+    policy: confer_wire::token::JoinPolicy,
     now: u64,
 ) -> Result<SignedJoinToken, jsonwebtoken::errors::Error> {
     let claims = JoinClaims {
@@ -57,7 +58,7 @@ pub(crate) fn issue(
         role: joiner.role,
         name: joiner.name,
         guest: joiner.guest,
-        policy: confer_wire::token::JoinPolicy::default(),
+        policy,
     };
     let token = key.sign(&claims)?;
     Ok(SignedJoinToken { token, claims })
@@ -84,10 +85,19 @@ mod tests {
             "https://x",
             MeetingId(1234567890),
             joiner.clone(),
+            confer_wire::token::JoinPolicy::default(),
             now_unix(),
         )
         .unwrap();
-        let b = issue(&key, "https://x", MeetingId(1234567890), joiner, now_unix()).unwrap();
+        let b = issue(
+            &key,
+            "https://x",
+            MeetingId(1234567890),
+            joiner,
+            confer_wire::token::JoinPolicy::default(),
+            now_unix(),
+        )
+        .unwrap();
         assert_ne!(a.claims.sid, b.claims.sid);
         assert_ne!(a.claims.jti, b.claims.jti);
         assert_eq!(a.claims.exp - a.claims.iat, MAX_JOIN_TOKEN_LIFETIME_SECS);

@@ -10,10 +10,16 @@
 //! - `server`: [`start`] assembles everything and returns a [`RunningServer`].
 //! - State in the data directory: `data_dir` (files written with safe
 //!   modes), `certs` (development CA and server certificate),
-//!   `signing_key` (the ES256 token key and its JWKS), `store` (SQLite
-//!   through sqlx, migrations in `migrations/`).
+//!   `signing_key` (the ES256 token key and its JWKS), `store` (SQLite or
+//!   PostgreSQL through sqlx's `Any` driver, migrations in `migrations/`).
+//! - `oauth`: API clients (client secrets, `private_key_jwt` assertions,
+//!   registered keys and `jwks_uri` fetching, scopes).
+//! - `webhooks`: signed event delivery from a durable queue.
+//! - Policy: `audit` (the audit trail and its sentences), `rate_limit`
+//!   (login and passcode attempt limits).
 //! - Tokens: `access_token` (API bearer tokens), `join_token` (router
 //!   tickets), `password` (Argon2id for passwords and passcodes).
+//! - `token_issuer`: [`TokenIssuer`], token signing without HTTP (benches).
 //! - HTTP: `https` (TLS 1.3 accept loop), `routes` (the endpoints),
 //!   `auth` (bearer token → account), `api_error` (the JSON error shape),
 //!   `validate` (what counts as an email, a name, a password).
@@ -31,6 +37,7 @@
 mod access_token;
 mod addresses;
 mod api_error;
+mod audit;
 mod auth;
 mod certs;
 mod clock;
@@ -40,19 +47,24 @@ mod error;
 mod https;
 mod ids;
 mod join_token;
+mod oauth;
 mod password;
+mod rate_limit;
 mod routes;
 mod server;
 mod signing_key;
 mod store;
+mod token_issuer;
 mod validate;
+mod webhooks;
 
 pub use config::{
     DATABASE_FILE, DEFAULT_HTTP_PORT, DEFAULT_LISTEN_HOST, DEFAULT_QUIC_PORT, DEFAULT_TLS_PORT,
-    ServerConfig,
+    DEFAULT_WEBHOOK_RETRY_BASE, ServerConfig,
 };
 pub use error::ServerError;
 pub use server::{RunningServer, start};
+pub use token_issuer::TokenIssuer;
 
 /// The CA certificate's file name in the data directory.
 pub const CA_FILE: &str = certs::CA_CERT_FILE;

@@ -39,9 +39,13 @@ struct Args {
     /// Router TLS-over-TCP port (0 = any free port).
     #[arg(long, default_value_t = DEFAULT_TLS_PORT)]
     tls_port: u16,
-    /// Database URL; only sqlite: URLs for now [default: confer.db in the data directory].
+    /// Database URL, sqlite: or postgres:// [default: confer.db in the data directory].
     #[arg(long, env = "CONFER_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Extra CA certificate (PEM) to trust for outbound HTTPS (API clients'
+    /// jwks_uri), besides the system's.
+    #[arg(long)]
+    outbound_ca: Option<PathBuf>,
     /// Log filter: a level (error, warn, info, debug, trace) or tracing
     /// directives such as `confer_server=debug,info`.
     #[arg(long, default_value = "info")]
@@ -70,6 +74,8 @@ async fn main() -> anyhow::Result<()> {
         quic_port: args.quic_port,
         tls_port: args.tls_port,
         database_url: args.database_url,
+        outbound_ca_file: args.outbound_ca,
+        webhook_retry_base: confer_server::DEFAULT_WEBHOOK_RETRY_BASE,
     };
     let server = confer_server::start(config)
         .await

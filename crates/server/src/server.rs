@@ -3,8 +3,9 @@
 //! [`RunningServer`] that says where everything listens.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use confer_router::{JoinTokenVerifier, RouterConfig, RouterHandle};
 use tokio::net::TcpListener;
@@ -16,9 +17,25 @@ use crate::data_dir::ensure_dir;
 use crate::error::ServerError;
 use crate::https::HttpsServer;
 use crate::password::PasswordHasher;
+use crate::rate_limit::{FailureLimiter, RateLimiter};
 use crate::routes::{self, AppState, RouterInfo};
 use crate::signing_key::SigningKey;
 use crate::store::Store;
+use crate::webhooks::queue::Worker;
+
+/// Failed logins allowed per email per minute: enough for a person
+/// mistyping, far too few for guessing. Successful logins are not limited
+/// (bots and tests log in often).
+const FAILED_LOGINS_PER_MINUTE: u32 = 10;
+/// Wrong passcodes allowed per caller and meeting per window.
+const WRONG_PASSCODES_PER_WINDOW: u32 = 5;
+/// The passcode window (5 minutes).
+const PASSCODE_WINDOW_SECS: u64 = 5 * 60;
+
+/// Refetches of one API client's `jwks_uri` per minute, triggered by
+/// assertions with unknown key ids: enough for a rotation, too few for a
+/// client (or someone posing as one) to make us hammer a URL.
+const JWKS_REFRESHES_PER_MINUTE: u32 = 3;
 
 /// The ALPN protocol of the HTTPS API.
 const HTTP_ALPN: &[u8] = b"http/1.1";
@@ -31,10 +48,11 @@ pub struct RunningServer {
     api_url: String,
     advertised_host: String,
     ca_path: PathBuf,
-    database_path: PathBuf,
+    database_path: Option<PathBuf>,
     https: HttpsServer,
     router: RouterHandle,
     store: Store,
+    webhook_worker: Worker,
 }
 
 /// Starts the web service and the router in this process.
@@ -111,12 +129,34 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         server_name: host.clone(),
     };
     let kid = signing_key.kid().to_owned();
+    let outbound = outbound_client(config.outbound_ca_file.as_deref())?;
+    let webhook_wake = Arc::new(tokio::sync::Notify::new());
+    let webhook_worker = Worker::start(
+        store.clone(),
+        outbound.clone(),
+        webhook_wake.clone(),
+        config.webhook_retry_base,
+    );
     let state = AppState {
         store: store.clone(),
         signing_key,
         hasher,
         issuer: api_url.as_str().into(),
         router: Arc::new(router_info),
+        login_limiter: Arc::new(FailureLimiter::new(
+            FAILED_LOGINS_PER_MINUTE,
+            Duration::from_secs(60),
+        )),
+        outbound,
+        webhook_wake,
+        jwks_refresh_limiter: Arc::new(RateLimiter::new(
+            JWKS_REFRESHES_PER_MINUTE,
+            Duration::from_secs(60),
+        )),
+        passcode_limiter: Arc::new(FailureLimiter::new(
+            WRONG_PASSCODES_PER_WINDOW,
+            Duration::from_secs(PASSCODE_WINDOW_SECS),
+        )),
     };
     let https = HttpsServer::start(listener, Arc::new(tls), routes::router(state));
     tracing::info!(
@@ -131,11 +171,33 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         api_url,
         advertised_host: host,
         ca_path: identity.ca_path,
-        database_path: store.path().to_owned(),
+        database_path: store.path().map(Path::to_owned),
         https,
         router,
         store,
+        webhook_worker,
     })
+}
+
+/// The HTTP client for the server's own outbound requests: HTTPS only, no
+/// redirects, the system's roots plus `extra_ca` if given.
+fn outbound_client(extra_ca: Option<&Path>) -> Result<reqwest::Client, ServerError> {
+    let mut builder = reqwest::Client::builder()
+        .https_only(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::oauth::jwks_fetch::FETCH_TIMEOUT)
+        .user_agent(concat!("confer-server/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = extra_ca {
+        let pem = std::fs::read(path).map_err(|e| ServerError::io(path, e))?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| ServerError::BadKeyFile {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| ServerError::Tls(format!("outbound HTTPS client: {e}")))
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -171,8 +233,9 @@ impl RunningServer {
         self.ca_path.clone()
     }
 
-    /// The SQLite database file.
-    pub fn database_path(&self) -> PathBuf {
+    /// The SQLite database file; `None` when the store is PostgreSQL (or
+    /// an in-memory SQLite database).
+    pub fn database_path(&self) -> Option<PathBuf> {
         self.database_path.clone()
     }
 
@@ -193,6 +256,7 @@ impl RunningServer {
     pub async fn shutdown(self) {
         self.https.shutdown().await;
         self.router.shutdown().await;
+        self.webhook_worker.shutdown().await;
         self.store.close().await;
         tracing::info!("confer-server stopped");
     }

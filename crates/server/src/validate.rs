@@ -117,6 +117,112 @@ pub(crate) fn passcode(raw: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The plans an admin can assign.
+pub(crate) const PLANS: [&str; 4] = ["basic", "pro", "business", "enterprise"];
+/// Longest company name or phone number, in characters.
+const MAX_PROFILE_FIELD_CHARS: usize = 100;
+/// Longest picture URL, in bytes.
+const MAX_URL_BYTES: usize = 2048;
+
+/// A name part (first or last name): trimmed, at most 64 characters, no
+/// control characters; `required` refuses an empty one.
+pub(crate) fn name_part(field: &str, raw: &str, required: bool) -> Result<String, String> {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if (required && chars == 0) || chars > MAX_DISPLAY_NAME_CHARS {
+        let min = usize::from(required);
+        return Err(format!(
+            "{field} must be {min} to {MAX_DISPLAY_NAME_CHARS} characters"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!("{field} must not contain control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// An optional free-text profile field (company): trimmed, at most 100
+/// characters, no control characters; blank means none.
+pub(crate) fn optional_text(field: &str, raw: Option<&str>) -> Result<Option<String>, String> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_PROFILE_FIELD_CHARS || text.chars().any(char::is_control) {
+        return Err(format!(
+            "{field} must be at most {MAX_PROFILE_FIELD_CHARS} characters without control characters"
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// An optional phone number: digits, spaces and `+-().`, at most 32.
+pub(crate) fn phone(raw: Option<&str>) -> Result<Option<String>, String> {
+    let Some(phone) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let ok = phone.len() <= 32
+        && phone.chars().any(|c| c.is_ascii_digit())
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if ok {
+        Ok(Some(phone.to_owned()))
+    } else {
+        Err("phone must be up to 32 digits, spaces and + - ( ) .".to_owned())
+    }
+}
+
+/// An optional picture URL: `https://`, at most 2048 bytes, no whitespace.
+pub(crate) fn picture_url(raw: Option<&str>) -> Result<Option<String>, String> {
+    let Some(url) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if url.len() <= MAX_URL_BYTES
+        && url.starts_with("https://")
+        && url.len() > "https://".len()
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        Ok(Some(url.to_owned()))
+    } else {
+        Err("picture_url must be an https:// URL of at most 2048 bytes".to_owned())
+    }
+}
+
+/// An email domain (`example.org`), lower-cased: dot-separated labels of
+/// letters, digits and hyphens, at least two labels.
+pub(crate) fn domain(raw: &str) -> Result<String, String> {
+    let domain = raw.trim().to_ascii_lowercase();
+    let labels: Vec<&str> = domain.split('.').collect();
+    let ok = domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if ok {
+        Ok(domain)
+    } else {
+        Err(format!("{raw:?} is not a valid domain"))
+    }
+}
+
+/// One of [`PLANS`].
+pub(crate) fn plan(raw: &str) -> Result<String, String> {
+    if PLANS.contains(&raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(format!("plan must be one of {}", PLANS.join(", ")))
+    }
+}
+
+/// The domain part of a normalised email.
+pub(crate) fn email_domain(email: &str) -> &str {
+    email.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +270,25 @@ mod tests {
         );
         assert!(passcode("").is_err());
         assert!(passcode("4711").is_ok());
+    }
+
+    #[test]
+    fn profile_fields_and_domains() {
+        assert_eq!(name_part("first_name", " Ada ", true).unwrap(), "Ada");
+        assert!(name_part("first_name", "", true).is_err());
+        assert_eq!(name_part("last_name", "", false).unwrap(), "");
+        assert_eq!(
+            phone(Some("+44 (20) 7946-0958")).unwrap().as_deref(),
+            Some("+44 (20) 7946-0958")
+        );
+        assert!(phone(Some("call me")).is_err());
+        assert!(picture_url(Some("http://x.org/a.png")).is_err());
+        assert!(picture_url(Some("https://x.org/a.png")).is_ok());
+        assert_eq!(domain("Example.ORG").unwrap(), "example.org");
+        assert!(domain("localhost").is_err());
+        assert!(plan("pro").is_ok());
+        assert!(plan("platinum").is_err());
+        assert_eq!(email_domain("a@b.org"), "b.org");
+        assert!(optional_text("company", Some(&"c".repeat(101))).is_err());
     }
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use confer_server::ServerConfig;
+mod common;
 use confer_wire::control::{ClientMessage, ServerMessage};
 use confer_wire::frame::{FrameKind, frame_bytes};
 use confer_wire::ids::{MeetingId, Role};
@@ -44,8 +44,7 @@ async fn read_message<S: AsyncReadExt + Unpin>(stream: &mut S) -> ServerMessage 
 async fn the_router_admits_a_token_from_the_api() {
     tokio::time::timeout(Duration::from_secs(60), async {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = ServerConfig::new(dir.path());
-        (config.http_port, config.quic_port, config.tls_port) = (0, 0, 0);
+        let config = common::config(dir.path()).await;
         let server = confer_server::start(config).await.unwrap();
         let ca_pem = std::fs::read(server.ca_path()).unwrap();
         let http = reqwest::Client::builder()

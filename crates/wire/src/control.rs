@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+use crate::host::{HostAction, MeetingEvent, ShareState, WaitReason, WaitingEntry};
 use crate::ids::{MeetingId, ParticipantId, Role};
 
 /// Longest chat message accepted, in bytes of UTF-8.
@@ -45,6 +46,41 @@ pub enum ClientMessage {
     },
     /// Leaves the meeting; the router closes the connection after it.
     Leave,
+    /// Mutes or unmutes your own microphone. Unmuting is refused
+    /// ([`ErrorCode::NotAllowed`]) when a host forbade it.
+    SetAudio {
+        /// Muted when true.
+        muted: bool,
+    },
+    /// Starts or stops your own video. Starting is refused when a host forbade it.
+    SetVideo {
+        /// Video on when true.
+        on: bool,
+    },
+    /// Raises or lowers your hand.
+    SetHand {
+        /// Raised when true.
+        raised: bool,
+    },
+    /// Starts, stops, pauses or resumes your screen share. Starting is
+    /// refused when only hosts may share.
+    SetShare {
+        /// The new state.
+        state: ShareState,
+    },
+    /// Starts or stops your local recording; starting needs a host's permission
+    /// (hosts and co-hosts always have it).
+    SetRecording {
+        /// Recording when true.
+        on: bool,
+    },
+    /// Renames yourself, if the host allows it.
+    Rename {
+        /// The new display name, 1 to [`crate::host::MAX_NAME_LEN`] bytes.
+        name: String,
+    },
+    /// A host control; refused with [`ErrorCode::NotAllowed`] unless your role allows it.
+    Host(HostAction),
 }
 
 /// What the router may say to a client.
@@ -113,10 +149,40 @@ pub enum ServerMessage {
         /// Why.
         reason: LeaveReason,
     },
+    /// Your join is held: you are not in the meeting yet. `joined` follows
+    /// when a host admits you (or a host arrives), `removed` with `denied`
+    /// when a host turns you away. Keep sending pings while you wait.
+    Waiting {
+        /// The meeting you are waiting to enter.
+        meeting_id: MeetingId,
+        /// The id you will have once admitted.
+        participant_id: ParticipantId,
+        /// Why you wait.
+        reason: WaitReason,
+    },
+    /// Who is waiting to enter; sent to hosts and co-hosts whenever it changes.
+    WaitingRoom {
+        /// Everyone waiting, longest-waiting first.
+        waiting: Vec<WaitingEntry>,
+    },
+    /// A roster entry changed (muted, video, hand, share, recording, name, role).
+    ParticipantUpdated {
+        /// The whole new entry.
+        participant: RosterEntry,
+    },
+    /// Something happened in the meeting; sent to everyone in it.
+    Event {
+        /// Who caused it, when someone did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<ParticipantId>,
+        /// What happened.
+        event: MeetingEvent,
+    },
 }
 
-/// One line of the roster.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One line of the roster. Fields after `guest` came with host controls and
+/// default when absent, so older peers still decode.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RosterEntry {
     /// The participant's id in this meeting.
     pub participant_id: ParticipantId,
@@ -127,6 +193,28 @@ pub struct RosterEntry {
     /// True when the participant is not signed in.
     #[serde(default)]
     pub guest: bool,
+    /// Their organisation, from the join token, when the web service set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// True when they are from outside the host's organisation (or the host
+    /// has one and they have none).
+    #[serde(default)]
+    pub external: bool,
+    /// Microphone muted.
+    #[serde(default)]
+    pub muted: bool,
+    /// Video on.
+    #[serde(default)]
+    pub video: bool,
+    /// Hand raised.
+    #[serde(default)]
+    pub hand_raised: bool,
+    /// Screen share state.
+    #[serde(default)]
+    pub sharing: ShareState,
+    /// Recording the meeting locally.
+    #[serde(default)]
+    pub recording: bool,
 }
 
 /// Why a participant left.
@@ -144,6 +232,8 @@ pub enum LeaveReason {
     Expelled,
     /// The meeting ended.
     Ended,
+    /// A host turned them away from the waiting room.
+    Denied,
 }
 
 /// Machine-readable reasons for [`ServerMessage::Error`].
@@ -179,6 +269,12 @@ pub enum ErrorCode {
     MeetingFull,
     /// The role does not allow the action.
     NotAllowed,
+    /// The meeting is locked: nobody new may join.
+    MeetingLocked,
+    /// This user was expelled from the meeting and may not rejoin.
+    Expelled,
+    /// A display name that is empty or longer than [`crate::host::MAX_NAME_LEN`].
+    InvalidName,
     /// The router failed; not the client's fault.
     Internal,
 }
@@ -268,6 +364,7 @@ mod tests {
                     name: "Ada".into(),
                     role: Role::Host,
                     guest: false,
+                    ..RosterEntry::default()
                 }],
                 keepalive_interval_ms: 2000,
                 silence_timeout_ms: 6000,

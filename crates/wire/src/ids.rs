@@ -18,7 +18,9 @@ impl fmt::Display for MeetingId {
 /// A participant's id within one meeting, assigned by the router on join and
 /// never reused in that meeting. It is below 2^24 so that it fits the top
 /// 24 bits of an SSRC (see [`ssrc_for`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct ParticipantId(pub u32);
 
@@ -55,7 +57,7 @@ pub fn track_of_ssrc(ssrc: u32) -> u8 {
 /// A participant's role in a meeting. It comes only from the verified join
 /// token (and later from host actions the router has checked), never from a
 /// client's say-so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Owns the meeting: may use every host control.
@@ -63,6 +65,7 @@ pub enum Role {
     /// Appointed by the host; may use most host controls.
     CoHost,
     /// Everyone else.
+    #[default]
     Participant,
 }
 
@@ -74,6 +77,13 @@ impl Role {
             Role::CoHost => "co_host",
             Role::Participant => "participant",
         }
+    }
+}
+
+impl Role {
+    /// Host or co-host: may use host controls.
+    pub fn is_host_like(self) -> bool {
+        matches!(self, Role::Host | Role::CoHost)
     }
 }
 

@@ -6,6 +6,8 @@
 //!   byte stream can carry control messages and media side by side.
 //! - [`control`]: the control messages (join, roster, chat, leave, errors)
 //!   and their single codec ([`control::encode`] / [`control::decode`]).
+//! - [`host`]: host controls, meeting events and the permission rules
+//!   they set (mute, expel, lock, waiting room, chat and share policies).
 //! - [`rtp`]: the media packet layout, plain RTP (RFC 3550). The router reads
 //!   only the header; the payload is opaque to it.
 //! - [`token`]: the claims of a join token, the ticket the web service signs
@@ -16,6 +18,7 @@
 
 pub mod control;
 pub mod frame;
+pub mod host;
 pub mod ids;
 pub mod rtp;
 pub mod token;

@@ -52,7 +52,7 @@ pub struct JoinClaims {
 /// Joining rules the web service writes into each join token from the
 /// meeting's settings. Passcode and domain checks happen before a token is
 /// issued, so they need no field here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JoinPolicy {
     /// Participants wait in a waiting room until a host admits them.
@@ -62,6 +62,12 @@ pub struct JoinPolicy {
     pub join_before_host: bool,
     /// The meeting is end-to-end encrypted: the router never holds its keys.
     pub e2e: bool,
+    /// The holder's organisation (an id or domain the web service chooses),
+    /// or none. The router marks participants whose `org` differs from the
+    /// host's as external. It lives here rather than as a top-level claim so
+    /// that adding it left [`JoinClaims`]' fields unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
 }
 
 impl Default for JoinPolicy {
@@ -72,6 +78,7 @@ impl Default for JoinPolicy {
             waiting_room: false,
             join_before_host: true,
             e2e: false,
+            org: None,
         }
     }
 }

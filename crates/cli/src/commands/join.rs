@@ -15,6 +15,8 @@ use tokio::time::Instant;
 use crate::args::{Cli, JoinArgs, MediaSource};
 use crate::config::Target;
 use crate::events::EventPrinter;
+use crate::script::Script;
+use crate::script_runner::ScriptRunner;
 use crate::stats::{StatsReport, WaitForReport};
 
 /// How long the driver may take to finish after we asked it to leave. The
@@ -97,6 +99,16 @@ async fn run(
             "not logged in: give --name to join as a guest".into(),
         ));
     }
+    // A bad script is refused before anything else happens.
+    let script = match &args.script {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::Error(format!("cannot read the script {}: {e}", path.display()))
+            })?;
+            Script::parse(&text).map_err(|e| Failure::Error(e.to_string()))?
+        }
+        None => Script { steps: Vec::new() },
+    };
     let ca_pem = target.ca_pem().map_err(error)?.ok_or_else(|| {
         Failure::Error("router connections need a CA: give --ca (or log in with one)".into())
     })?;
@@ -140,9 +152,17 @@ async fn run(
     let mut chat_pending = !args.chat.is_empty();
     let mut wait_reached_ms: Option<u64> = None;
     let mut leave_requested = false;
+    let mut runner = ScriptRunner::new(script);
     loop {
         let leave_timer = async {
             match leave_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let step_at = joined_at.and_then(|joined| runner.next_at(joined));
+        let step_timer = async {
+            match step_at {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
             }
@@ -151,6 +171,7 @@ async fn run(
             event = events.recv() => {
                 let Some(event) = event else { break };
                 printer.print(&event);
+                runner.observe(&event);
                 match &event {
                     Event::Joined { roster, .. } => {
                         let now = Instant::now();
@@ -179,6 +200,14 @@ async fn run(
                     }
                 }
             }
+            () = step_timer, if !leave_requested => {
+                for command in runner.run_next() {
+                    if matches!(command, Command::Leave) {
+                        leave_requested = true;
+                    }
+                    let _ = commands.send(command).await;
+                }
+            }
             () = leave_timer, if !leave_requested => {
                 leave_requested = true;
                 let _ = commands.send(Command::Leave).await;
@@ -201,6 +230,7 @@ async fn run(
         }
     };
     report.fill_from(&session);
+    report.refusals = runner.refusals;
     if args.wait_for.is_some() {
         report.wait_for = Some(WaitForReport {
             participants: wait_for,

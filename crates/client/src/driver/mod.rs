@@ -259,6 +259,15 @@ pub enum Command {
     },
     /// Send one RTP packet of ours.
     SendMedia(Bytes),
+    /// Ask the router for a host action or a change to ourselves
+    /// (see [`Session::request`]).
+    Request(confer_wire::control::ClientMessage),
+    /// A new window appeared on the screen (see
+    /// [`Session::handle_new_window_detected`]).
+    NewWindowDetected {
+        /// Whether we share a whole screen (not just one window).
+        whole_screen: bool,
+    },
     /// Leave the meeting.
     Leave,
 }
@@ -336,6 +345,14 @@ pub async fn run(
                     if let Err(e) = session.send_media(packet) {
                         tracing::debug!("media not sent: {e}");
                     }
+                }
+                Some(Command::Request(msg)) => {
+                    if let Err(e) = session.request(msg) {
+                        tracing::warn!("request not sent: {e}");
+                    }
+                }
+                Some(Command::NewWindowDetected { whole_screen }) => {
+                    session.handle_new_window_detected(whole_screen);
                 }
                 Some(Command::Leave) => session.leave(now()),
                 None => {

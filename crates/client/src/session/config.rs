@@ -82,4 +82,8 @@ pub enum SessionError {
     /// router would drop it).
     #[error("media packet refused: {0}")]
     InvalidMedia(String),
+    /// [`super::Session::request`] was given a message it does not carry
+    /// (`join`, `leave`, `ping` and `chat` have their own calls).
+    #[error("not a request message: {0}")]
+    NotARequest(&'static str),
 }

@@ -21,13 +21,19 @@
 //!    payload, [`Session::handle_media`] for each RTP packet,
 //!    [`Session::handle_transport_closed`] when the connection ends or fails.
 //! 5. Pass user requests in: [`Session::send_chat`], [`Session::send_media`],
-//!    [`Session::leave`].
+//!    [`Session::request`] (host controls and changes to ourselves, which
+//!    the router decides), [`Session::handle_new_window_detected`] (pauses
+//!    a whole-screen share), [`Session::leave`]. While the router holds us
+//!    in the waiting room the state stays `Joining` ([`Session::waiting`]
+//!    says why) and the session keeps pinging.
 //! 6. Stop once [`Session::is_ended`] is true and the outputs are drained;
 //!    the session keeps its roster and statistics for reading afterwards.
 //!
 //! Every `now` passed in must not go backwards.
 
 mod config;
+mod controls;
+mod inspect;
 mod output;
 mod roster;
 mod stats;
@@ -47,6 +53,7 @@ use confer_wire::rtp::{self, PT_SYNTHETIC, RtpPacket};
 pub use config::{
     DEFAULT_JOIN_TIMEOUT, DEFAULT_LEAVE_LINGER, SessionConfig, SessionError, SessionState,
 };
+pub use controls::MeetingEventRecord;
 pub use output::{Event, Output};
 pub use roster::{Roster, SeenParticipant};
 pub use stats::{
@@ -64,9 +71,15 @@ const SYNTHETIC_TRACK: u8 = 0;
 /// Internal state with the data each phase needs.
 #[derive(Debug, Clone)]
 enum Phase {
-    Joining { deadline: Instant },
+    Joining {
+        deadline: Instant,
+    },
+    /// Held in the waiting room (or waiting for a host); pinging.
+    Waiting,
     Joined,
-    Leaving { deadline: Instant },
+    Leaving {
+        deadline: Instant,
+    },
     Ended(EndReason),
 }
 
@@ -108,6 +121,12 @@ pub struct Session {
     protocol_violations: u64,
     synthetic: Option<SyntheticSource>,
     outputs: VecDeque<Output>,
+    /// Why we are held before entering, while we are.
+    waiting: Option<confer_wire::host::WaitReason>,
+    /// Who waits to enter, as last announced (hosts and co-hosts only).
+    waiting_room: Vec<confer_wire::host::WaitingEntry>,
+    /// Every meeting event received, in order.
+    meeting_events: Vec<MeetingEventRecord>,
 }
 
 impl Session {
@@ -140,6 +159,9 @@ impl Session {
             protocol_violations: 0,
             synthetic: None,
             outputs,
+            waiting: None,
+            waiting_room: Vec::new(),
+            meeting_events: Vec::new(),
         }
     }
 
@@ -152,6 +174,13 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Joining { deadline } | Phase::Leaving { deadline } => Some(*deadline),
+            Phase::Waiting => [
+                self.next_ping,
+                Some(self.last_heard + controls::WAITING_SILENCE),
+            ]
+            .into_iter()
+            .flatten()
+            .min(),
             Phase::Joined => {
                 let silence = self.admission.map(|a| self.last_heard + a.silence_limit);
                 [
@@ -178,6 +207,7 @@ impl Session {
             }
             Phase::Leaving { deadline } if now >= deadline => self.end(EndReason::Left),
             Phase::Joined => self.joined_timeout(now),
+            Phase::Waiting => self.waiting_timeout(now),
             _ => {}
         }
     }
@@ -234,7 +264,7 @@ impl Session {
             return;
         }
         self.last_heard = now;
-        let joining = matches!(self.phase, Phase::Joining { .. });
+        let joining = matches!(self.phase, Phase::Joining { .. } | Phase::Waiting);
         match msg {
             ServerMessage::Joined {
                 version,
@@ -291,6 +321,10 @@ impl Session {
                 }
             }
             ServerMessage::Removed { reason } => self.end(match reason {
+                LeaveReason::Denied => EndReason::Refused {
+                    code: ErrorCode::NotAllowed,
+                    message: "a host turned you away from the waiting room".into(),
+                },
                 LeaveReason::Left => EndReason::Left,
                 LeaveReason::Expelled => EndReason::Expelled,
                 LeaveReason::Ended => EndReason::Ended,
@@ -307,7 +341,13 @@ impl Session {
                     self.pings_in_flight.drain(..=pos);
                 }
             }
+            ServerMessage::Waiting {
+                meeting_id, reason, ..
+            } if joining && meeting_id == self.config.meeting_id => self.on_waiting(now, reason),
             _ if joining => self.violation("a message before `joined`".into()),
+            msg @ (ServerMessage::ParticipantUpdated { .. }
+            | ServerMessage::Event { .. }
+            | ServerMessage::WaitingRoom { .. }) => self.on_meeting_message(now, msg),
             ServerMessage::ParticipantJoined { participant } => {
                 self.roster_events.push(RosterEvent {
                     at_ms: self.ms_since_start(now),
@@ -389,6 +429,7 @@ impl Session {
         });
         self.roster.reset(roster.clone());
         self.phase = Phase::Joined;
+        self.waiting = None;
         self.next_ping = Some(now + keepalive);
         if self.config.synthetic_media {
             self.synthetic = Some(SyntheticSource::new(participant_id, SYNTHETIC_TRACK, now));
@@ -432,7 +473,7 @@ impl Session {
             Phase::Joining { .. } => EndReason::Error(format!(
                 "the connection closed before the router answered the join{suffix}"
             )),
-            Phase::Joined => {
+            Phase::Joined | Phase::Waiting => {
                 EndReason::Error(format!("the connection to the router was lost{suffix}"))
             }
             Phase::Leaving { .. } => EndReason::Left,
@@ -478,7 +519,7 @@ impl Session {
             // Not admitted yet: there is nobody to say goodbye to; closing
             // the connection is the whole of leaving.
             Phase::Joining { .. } => self.end(EndReason::Left),
-            Phase::Joined => {
+            Phase::Joined | Phase::Waiting => {
                 self.outputs
                     .push_back(Output::Control(ClientMessage::Leave));
                 self.synthetic = None;
@@ -534,83 +575,5 @@ impl Session {
     fn ms_since_start(&self, now: Instant) -> u64 {
         u64::try_from(now.saturating_duration_since(self.created_at).as_millis())
             .unwrap_or(u64::MAX)
-    }
-
-    /// Where the session is in its life.
-    pub fn state(&self) -> SessionState {
-        match self.phase {
-            Phase::Joining { .. } => SessionState::Joining,
-            Phase::Joined => SessionState::Joined,
-            Phase::Leaving { .. } => SessionState::Leaving,
-            Phase::Ended(_) => SessionState::Ended,
-        }
-    }
-
-    /// True once the session is over.
-    pub fn is_ended(&self) -> bool {
-        matches!(self.phase, Phase::Ended(_))
-    }
-
-    /// How the session ended, once it has.
-    pub fn end_reason(&self) -> Option<&EndReason> {
-        match &self.phase {
-            Phase::Ended(reason) => Some(reason),
-            _ => None,
-        }
-    }
-
-    /// Our participant id, once admitted.
-    pub fn participant_id(&self) -> Option<ParticipantId> {
-        self.admission.map(|a| a.participant_id)
-    }
-
-    /// The meeting, once admitted.
-    pub fn meeting_id(&self) -> Option<MeetingId> {
-        self.admission.map(|a| a.meeting_id)
-    }
-
-    /// Our role, once admitted.
-    pub fn role(&self) -> Option<Role> {
-        self.admission.map(|a| a.role)
-    }
-
-    /// The roster as last announced (kept after the session ends).
-    pub fn roster(&self) -> &Roster {
-        &self.roster
-    }
-
-    /// Roster changes after joining, in order.
-    pub fn roster_events(&self) -> &[RosterEvent] {
-        &self.roster_events
-    }
-
-    /// Chat from others (our own echoed messages excluded), in order.
-    pub fn chat_received(&self) -> &[ChatRecord] {
-        &self.chat_received
-    }
-
-    /// Chat messages we sent.
-    pub fn chat_sent(&self) -> u64 {
-        self.chat_sent
-    }
-
-    /// Media counters.
-    pub fn media(&self) -> &MediaStats {
-        &self.media
-    }
-
-    /// The latest ping round-trip time.
-    pub fn rtt(&self) -> Option<Duration> {
-        self.rtt
-    }
-
-    /// Non-fatal errors the router reported, in order.
-    pub fn router_errors(&self) -> &[(ErrorCode, String)] {
-        &self.router_errors
-    }
-
-    /// Messages from the router that were dropped as unusable.
-    pub fn protocol_violations(&self) -> u64 {
-        self.protocol_violations
     }
 }

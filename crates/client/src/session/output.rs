@@ -64,6 +64,19 @@ pub enum Event {
         /// True when this is the router's confirmation of our own message.
         own: bool,
     },
+    /// The router holds us before entering (waiting room, or no host yet).
+    Waiting(confer_wire::host::WaitReason),
+    /// Someone's roster entry changed (muted, video, hand, share, role, ...).
+    ParticipantUpdated(RosterEntry),
+    /// Something happened in the meeting (a host action, a host change, ...).
+    Meeting {
+        /// Who caused it, if someone did.
+        by: Option<ParticipantId>,
+        /// What.
+        event: confer_wire::host::MeetingEvent,
+    },
+    /// Who waits to enter (sent to hosts and co-hosts).
+    WaitingRoom(Vec<confer_wire::host::WaitingEntry>),
     /// The router refused something we sent but kept the session open.
     RouterError {
         /// The router's reason.

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use confer_wire::control::{LeaveReason, RosterEntry};
-use confer_wire::ids::ParticipantId;
+use confer_wire::ids::{ParticipantId, Role};
 
 /// Someone who was in the meeting at some point during our session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,9 @@ pub struct SeenParticipant {
     pub entry: RosterEntry,
     /// Why they left, if they did before our session ended.
     pub left: Option<LeaveReason>,
+    /// The role they had when we first saw them (the one their join token
+    /// gave them); `entry.role` is their latest, after any hand-over.
+    pub first_role: Role,
 }
 
 /// The participants of a meeting, kept in participant-id order (join order,
@@ -36,25 +39,13 @@ impl Roster {
     pub(crate) fn reset(&mut self, entries: Vec<RosterEntry>) {
         self.entries = entries.into_iter().map(|e| (e.participant_id, e)).collect();
         for e in self.entries.values() {
-            self.seen.insert(
-                e.participant_id,
-                SeenParticipant {
-                    entry: e.clone(),
-                    left: None,
-                },
-            );
+            remember(&mut self.seen, e.clone());
         }
     }
 
     /// Adds (or, if the router re-announces someone, updates) one entry.
     pub(crate) fn insert(&mut self, entry: RosterEntry) {
-        self.seen.insert(
-            entry.participant_id,
-            SeenParticipant {
-                entry: entry.clone(),
-                left: None,
-            },
-        );
+        remember(&mut self.seen, entry.clone());
         self.entries.insert(entry.participant_id, entry);
     }
 
@@ -99,6 +90,22 @@ impl Roster {
     }
 }
 
+/// Records the latest entry of someone present, keeping the role we first
+/// saw them with.
+fn remember(seen: &mut BTreeMap<ParticipantId, SeenParticipant>, entry: RosterEntry) {
+    let first_role = seen
+        .get(&entry.participant_id)
+        .map_or(entry.role, |s| s.first_role);
+    seen.insert(
+        entry.participant_id,
+        SeenParticipant {
+            entry,
+            left: None,
+            first_role,
+        },
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use confer_wire::ids::Role;
@@ -111,6 +118,7 @@ mod tests {
             name: name.into(),
             role: Role::Participant,
             guest: true,
+            ..RosterEntry::default()
         }
     }
 

@@ -25,6 +25,7 @@ fn entry(id: ParticipantId, name: &str, role: Role) -> RosterEntry {
         name: name.into(),
         role,
         guest: false,
+        ..RosterEntry::default()
     }
 }
 
@@ -514,3 +515,5 @@ fn a_newer_protocol_version_is_an_error() {
     s.handle_message(t0, msg);
     assert_eq!(s.end_reason().unwrap().as_str(), "error");
 }
+
+mod host_controls;

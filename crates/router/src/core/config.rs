@@ -20,6 +20,12 @@ pub struct CoreConfig {
     /// refused with `meeting_full`. Bounds the cost of a roster and of
     /// forwarding one packet.
     pub max_participants_per_meeting: usize,
+    /// How long a meeting may run with participants but no host or co-host
+    /// before it ends (issue rule: 30 min).
+    pub hostless_limit: Duration,
+    /// How long before [`CoreConfig::hostless_limit`] everyone is warned
+    /// (issue rule: at 25 min, so 5 min before).
+    pub hostless_warning: Duration,
 }
 
 impl Default for CoreConfig {
@@ -29,6 +35,8 @@ impl Default for CoreConfig {
             silence_timeout: Duration::from_secs(6),
             keepalive_interval: Duration::from_secs(2),
             max_participants_per_meeting: 1000,
+            hostless_limit: Duration::from_secs(30 * 60),
+            hostless_warning: Duration::from_secs(5 * 60),
         }
     }
 }

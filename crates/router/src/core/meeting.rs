@@ -6,26 +6,43 @@
 //! reused while it exists; a meeting that emptied starts afresh (ids from 1,
 //! chat from 1) when someone joins it again, as nobody is left who could
 //! confuse the old ids with the new. Remembering every meeting ever held
-//! would grow without bound. Host controls
-//! (mute, expel, lock, end, waiting room) will keep their state here too,
-//! checked against each participant's [`Role`].
+//! would grow without bound. The meeting also keeps what host controls set
+//! ([`Settings`]), who waits to enter, and which users were expelled; the
+//! decisions about them are made in `router/host_controls.rs`,
+//! `router/waiting_room.rs` and `permissions.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Instant;
 
 use confer_wire::control::RosterEntry;
+use confer_wire::host::{ChatPolicy, SharePolicy, WaitReason, WaitingEntry};
 use confer_wire::ids::{MAX_PARTICIPANT_ID, ParticipantId, Role};
+use confer_wire::token::JoinPolicy;
 
 use super::output::{ConnectionId, Recipients};
 
-/// Someone in a meeting.
+/// Someone in a meeting (or waiting to enter it).
 #[derive(Debug)]
 pub(crate) struct Participant {
     /// The connection they joined on.
     pub(crate) conn: ConnectionId,
-    /// Their line of the roster: id, name, role and guest flag, all from
-    /// the join token.
+    /// Their line of the roster: id, name, role and guest flag from the
+    /// join token, plus the state host controls and they themselves set.
     pub(crate) entry: RosterEntry,
+    /// The user (`sub`) from their join token: what an expulsion bars.
+    pub(crate) sub: String,
+    /// Whether a host allowed them to record locally.
+    pub(crate) may_record: bool,
+}
+
+/// Someone held before entering.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    /// Who they will be once admitted.
+    pub(crate) participant: Participant,
+    /// Why they wait.
+    pub(crate) reason: WaitReason,
 }
 
 /// Why a meeting cannot take another participant.
@@ -37,11 +54,56 @@ pub(crate) enum Full {
     IdsExhausted,
 }
 
+/// What hosts have set for the meeting. Starts from the first admitted
+/// join token's [`JoinPolicy`] (the web service writes the meeting's
+/// settings into every token), then only host actions change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Settings {
+    /// Nobody new may join (except with a `host` token).
+    pub(crate) locked: bool,
+    /// Participants wait until a host admits them.
+    pub(crate) waiting_room: bool,
+    /// Participants may enter while no host is present.
+    pub(crate) join_before_host: bool,
+    /// Who participants may chat with.
+    pub(crate) chat: ChatPolicy,
+    /// Who may share their screen.
+    pub(crate) share: SharePolicy,
+    /// Participants may unmute themselves.
+    pub(crate) unmute_self: bool,
+    /// Participants may start their own video.
+    pub(crate) start_video: bool,
+    /// Participants may rename themselves.
+    pub(crate) rename_self: bool,
+    /// Newcomers may record locally.
+    pub(crate) record_all: bool,
+}
+
+impl Settings {
+    /// The settings a meeting starts with.
+    pub(crate) fn from_policy(policy: &JoinPolicy) -> Self {
+        Self {
+            locked: false,
+            waiting_room: policy.waiting_room,
+            join_before_host: policy.join_before_host,
+            chat: ChatPolicy::Everyone,
+            share: SharePolicy::Everyone,
+            unmute_self: true,
+            start_video: true,
+            rename_self: true,
+            record_all: false,
+        }
+    }
+}
+
 /// The state of one meeting.
 #[derive(Debug)]
 pub(crate) struct Meeting {
-    /// Participants by id; ordered so the roster comes out in join order.
+    /// Participants by id; ordered so the roster comes out in join order
+    /// (and the longest-present participant comes first).
     participants: BTreeMap<ParticipantId, Participant>,
+    /// People held before entering, by the id they will get.
+    pub(crate) waiting: BTreeMap<ParticipantId, Waiter>,
     /// The id the next participant gets. Ids start at 1 and are never
     /// reused within a meeting, so a late packet or chat naming a departed
     /// participant can never reach a newcomer.
@@ -52,29 +114,43 @@ pub(crate) struct Meeting {
     /// forwarding a packet is a reference-count increment, not a walk of
     /// the participant map.
     members: Arc<[ConnectionId]>,
+    /// What hosts have set.
+    pub(crate) settings: Settings,
+    /// Users (`sub`) expelled and not allowed back.
+    pub(crate) expelled: HashSet<String>,
+    /// The user each expelled participant id belonged to, so `allow_rejoin`
+    /// can name them by the id hosts saw.
+    pub(crate) expelled_ids: HashMap<ParticipantId, String>,
+    /// The organisation of the first `host` token admitted; others' `org`
+    /// is compared with it to mark them external.
+    pub(crate) host_org: Option<String>,
+    /// Since when the meeting has had participants but no host or co-host.
+    pub(crate) hostless_since: Option<Instant>,
+    /// Whether the "ending soon" warning for the current hostless stretch went out.
+    pub(crate) hostless_warned: bool,
 }
 
 impl Meeting {
-    /// An empty meeting.
-    pub(crate) fn new() -> Self {
+    /// An empty meeting with the joining rules of its first token.
+    pub(crate) fn new(policy: &JoinPolicy) -> Self {
         Self {
             participants: BTreeMap::new(),
+            waiting: BTreeMap::new(),
             next_participant: 1,
             next_chat: 1,
             members: Arc::from(Vec::new()),
+            settings: Settings::from_policy(policy),
+            expelled: HashSet::new(),
+            expelled_ids: HashMap::new(),
+            host_org: None,
+            hostless_since: None,
+            hostless_warned: false,
         }
     }
 
-    /// Admits someone, returning their new participant id.
-    pub(crate) fn add(
-        &mut self,
-        conn: ConnectionId,
-        name: String,
-        role: Role,
-        guest: bool,
-        capacity: usize,
-    ) -> Result<ParticipantId, Full> {
-        if self.participants.len() >= capacity {
+    /// Hands out the next participant id, if the meeting has room.
+    pub(crate) fn allocate(&mut self, capacity: usize) -> Result<ParticipantId, Full> {
+        if self.participants.len() + self.waiting.len() >= capacity {
             return Err(Full::Capacity);
         }
         if self.next_participant > MAX_PARTICIPANT_ID {
@@ -82,15 +158,23 @@ impl Meeting {
         }
         let id = ParticipantId(self.next_participant);
         self.next_participant += 1;
-        let entry = RosterEntry {
-            participant_id: id,
-            name,
-            role,
-            guest,
-        };
-        self.participants.insert(id, Participant { conn, entry });
-        self.rebuild_members();
         Ok(id)
+    }
+
+    /// Puts someone (with an id from [`Meeting::allocate`]) into the meeting.
+    pub(crate) fn insert(&mut self, mut participant: Participant) {
+        participant.entry.external = self.is_external(participant.entry.org.as_deref());
+        self.participants
+            .insert(participant.entry.participant_id, participant);
+        self.rebuild_members();
+    }
+
+    /// Whether someone with organisation `org` is from outside the host's.
+    pub(crate) fn is_external(&self, org: Option<&str>) -> bool {
+        match &self.host_org {
+            Some(host) => org != Some(host.as_str()),
+            None => false,
+        }
     }
 
     /// Removes a participant, returning them if they were here.
@@ -108,9 +192,72 @@ impl Meeting {
             .collect()
     }
 
+    /// The waiting room as hosts see it.
+    pub(crate) fn waiting_list(&self) -> Vec<WaitingEntry> {
+        self.waiting
+            .values()
+            .map(|w| WaitingEntry {
+                participant_id: w.participant.entry.participant_id,
+                name: w.participant.entry.name.clone(),
+                guest: w.participant.entry.guest,
+                external: self.is_external(w.participant.entry.org.as_deref()),
+                reason: w.reason,
+            })
+            .collect()
+    }
+
     /// A participant's roster entry.
     pub(crate) fn entry(&self, id: ParticipantId) -> Option<&RosterEntry> {
         self.participants.get(&id).map(|p| &p.entry)
+    }
+
+    /// A participant, to read.
+    pub(crate) fn get(&self, id: ParticipantId) -> Option<&Participant> {
+        self.participants.get(&id)
+    }
+
+    /// A participant, to change.
+    pub(crate) fn get_mut(&mut self, id: ParticipantId) -> Option<&mut Participant> {
+        self.participants.get_mut(&id)
+    }
+
+    /// Every participant, in join order.
+    pub(crate) fn participants(&self) -> impl Iterator<Item = &Participant> {
+        self.participants.values()
+    }
+
+    /// Every participant's id, in join order.
+    pub(crate) fn ids(&self) -> Vec<ParticipantId> {
+        self.participants.keys().copied().collect()
+    }
+
+    /// The role of participant `id`, if present.
+    pub(crate) fn role_of(&self, id: ParticipantId) -> Option<Role> {
+        self.participants.get(&id).map(|p| p.entry.role)
+    }
+
+    /// Whether a host or co-host is present.
+    pub(crate) fn has_host(&self) -> bool {
+        self.participants
+            .values()
+            .any(|p| p.entry.role.is_host_like())
+    }
+
+    /// The participant holding the host role, if any.
+    pub(crate) fn host(&self) -> Option<ParticipantId> {
+        self.participants
+            .values()
+            .find(|p| p.entry.role == Role::Host)
+            .map(|p| p.entry.participant_id)
+    }
+
+    /// The connections of hosts and co-hosts.
+    pub(crate) fn host_conns(&self) -> Vec<ConnectionId> {
+        self.participants
+            .values()
+            .filter(|p| p.entry.role.is_host_like())
+            .map(|p| p.conn)
+            .collect()
     }
 
     /// The connection a participant is on.
@@ -140,9 +287,14 @@ impl Meeting {
         self.participants.len()
     }
 
-    /// Whether the meeting is empty (and should be dropped).
+    /// Whether anyone is in the meeting (waiting people do not count).
+    pub(crate) fn has_participants(&self) -> bool {
+        !self.participants.is_empty()
+    }
+
+    /// Whether nobody is in the meeting or waiting to enter (it should be dropped).
     pub(crate) fn is_empty(&self) -> bool {
-        self.participants.is_empty()
+        self.participants.is_empty() && self.waiting.is_empty()
     }
 
     fn rebuild_members(&mut self) {

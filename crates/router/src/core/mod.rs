@@ -6,6 +6,7 @@
 //!   fast path; its type doc states the driving contract.
 //! - `meeting`: one meeting's participants, id allocation and the
 //!   precomputed member list media is forwarded to.
+//! - `permissions`: the role table deciding who may take which host action.
 //! - `sessions`: which join-token session ids were already admitted.
 //! - [`ControlInput`]: control messages as the core takes them, with the
 //!   join token already verified by the driver.
@@ -16,6 +17,7 @@ mod config;
 mod input;
 mod meeting;
 mod output;
+mod permissions;
 mod router;
 mod sessions;
 mod stats;

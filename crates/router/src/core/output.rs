@@ -57,6 +57,12 @@ pub enum CloseReason {
     TimedOut,
     /// A fatal error was sent; its code.
     Error(ErrorCode),
+    /// A host expelled the participant.
+    Expelled,
+    /// The meeting ended (a host ended it, or it ran too long without a host).
+    Ended,
+    /// A host turned the participant away from the waiting room.
+    Denied,
 }
 
 impl CloseReason {
@@ -66,6 +72,9 @@ impl CloseReason {
             CloseReason::Left => "left",
             CloseReason::TimedOut => "timed_out",
             CloseReason::Error(code) => error_code_name(code),
+            CloseReason::Expelled => "expelled",
+            CloseReason::Ended => "ended",
+            CloseReason::Denied => "denied",
         }
     }
 }
@@ -87,6 +96,9 @@ fn error_code_name(code: ErrorCode) -> &'static str {
         ErrorCode::UnknownParticipant => "unknown_participant",
         ErrorCode::MeetingFull => "meeting_full",
         ErrorCode::NotAllowed => "not_allowed",
+        ErrorCode::MeetingLocked => "meeting_locked",
+        ErrorCode::Expelled => "expelled",
+        ErrorCode::InvalidName => "invalid_name",
         ErrorCode::Internal => "internal",
         _ => "error",
     }

@@ -1,10 +1,16 @@
 //! [`Router`]: every meeting on this router node as one state machine.
 //!
 //! The decisions too long to sit inline live beside it: admission in
-//! `join`, chat relaying in `chat`.
+//! `join`, chat relaying in `chat`, host actions in `host_controls`,
+//! participants' own controls in `self_controls`, and the waiting room,
+//! the host role's hand-over and the hostless-meeting rule in
+//! `waiting_room`.
 
 mod chat;
+mod host_controls;
 mod join;
+mod self_controls;
+mod waiting_room;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -13,7 +19,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use confer_wire::control::{ClientMessage, DecodeError, ErrorCode, LeaveReason, ServerMessage};
 use confer_wire::frame::{FrameError, MAX_MEDIA_LEN};
-use confer_wire::ids::{MeetingId, ParticipantId, participant_of_ssrc};
+use confer_wire::host::MeetingEvent;
+use confer_wire::ids::{MeetingId, ParticipantId, Role, participant_of_ssrc};
 
 use super::config::CoreConfig;
 use super::input::ControlInput;
@@ -46,9 +53,10 @@ use super::stats::RouterStats;
 /// one. Inputs naming a connection the router has closed or never opened
 /// are ignored (they race with [`Output::Close`] in any real driver).
 ///
-/// Host controls (mute, expel, lock, end, waiting room) will be further
-/// `handle_*` inputs (or [`ClientMessage`] arms in [`Router::handle_control`])
-/// checked against the role each participant's join token gave them.
+/// Host controls (mute, expel, lock, end, waiting room, …) arrive as
+/// [`ClientMessage::Host`] through [`Router::handle_control`] and are checked
+/// against the role the participant's join token gave them (or the router
+/// later handed them); see `docs/protocol.md`, "Host controls".
 #[derive(Debug)]
 pub struct Router {
     /// Timers and limits.
@@ -64,6 +72,12 @@ pub struct Router {
     /// heard from again), so instead of updating the heap on every packet,
     /// an entry that fires early is pushed back with the real deadline.
     timers: BinaryHeap<Reverse<(Instant, ConnectionId)>>,
+    /// Deadlines of meetings running without a host (warning, then end).
+    /// Like `timers`, an entry may be stale; it is rechecked when it fires.
+    meeting_timers: BinaryHeap<Reverse<(Instant, MeetingId)>>,
+    /// The `now` of the latest input, for decisions made while forgetting
+    /// a connection (a departing host starts the hostless clock).
+    now: Instant,
     /// Outputs not yet polled.
     outputs: VecDeque<Output>,
     /// The id the next connection gets.
@@ -88,6 +102,13 @@ struct Connection {
 enum ConnState {
     /// Connected; `join` not yet accepted.
     Pending,
+    /// Held in a meeting's waiting room (or waiting for a host).
+    Waiting {
+        /// Which meeting.
+        meeting: MeetingId,
+        /// The id they will have once admitted.
+        participant: ParticipantId,
+    },
     /// In a meeting.
     Joined {
         /// Which meeting.
@@ -106,6 +127,8 @@ impl Router {
             meetings: HashMap::new(),
             sessions: SessionLedger::default(),
             timers: BinaryHeap::new(),
+            meeting_timers: BinaryHeap::new(),
+            now: Instant::now(),
             outputs: VecDeque::new(),
             next_conn: 1,
             stats: RouterStats::default(),
@@ -120,6 +143,7 @@ impl Router {
     /// A transport connection opened. It has until `now + join_timeout` to
     /// send `join`.
     pub fn handle_connect(&mut self, now: Instant) -> ConnectionId {
+        self.now = now;
         let id = ConnectionId(self.next_conn);
         self.next_conn += 1;
         self.conns.insert(
@@ -137,12 +161,43 @@ impl Router {
 
     /// A control message arrived on `conn`.
     pub fn handle_control(&mut self, now: Instant, conn: ConnectionId, input: ControlInput) {
+        self.now = now;
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         c.last_heard = now;
         let state = c.state;
         match (state, input) {
+            (ConnState::Waiting { .. }, ControlInput::Message(ClientMessage::Ping { nonce })) => {
+                self.outputs.push_back(Output::Control {
+                    to: conn,
+                    message: ServerMessage::Pong { nonce },
+                });
+            }
+            (ConnState::Waiting { .. }, ControlInput::Message(ClientMessage::Leave)) => {
+                self.forget(conn, LeaveReason::Left);
+                self.outputs.push_back(Output::Close {
+                    conn,
+                    reason: CloseReason::Left,
+                });
+            }
+            (ConnState::Waiting { .. }, ControlInput::Join { .. }) => {
+                self.reject(
+                    conn,
+                    ErrorCode::AlreadyJoined,
+                    "this connection is already waiting to join".into(),
+                );
+            }
+            (ConnState::Waiting { .. }, ControlInput::Message(_)) => {
+                self.reject(
+                    conn,
+                    ErrorCode::NotJoined,
+                    "you are waiting to be admitted".into(),
+                );
+            }
+            (ConnState::Waiting { .. }, ControlInput::Malformed(error)) => {
+                self.reject(conn, ErrorCode::MalformedMessage, describe(&error));
+            }
             (
                 ConnState::Pending,
                 ControlInput::Join {
@@ -249,14 +304,18 @@ impl Router {
 
     /// The transport connection closed (the client went away, or the driver
     /// closed it). The others in its meeting are told it `disconnected`.
-    pub fn handle_disconnect(&mut self, _now: Instant, conn: ConnectionId) {
+    pub fn handle_disconnect(&mut self, now: Instant, conn: ConnectionId) {
+        self.now = now;
         self.forget(conn, LeaveReason::Disconnected);
     }
 
-    /// Time has passed: refuses connections that did not join in time and
-    /// drops participants that fell silent.
+    /// Time has passed: refuses connections that did not join in time,
+    /// drops participants that fell silent, and warns and then ends
+    /// meetings that ran too long without a host.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
         self.sessions.prune(now);
+        self.hostless_timeouts(now);
         while let Some(&Reverse((at, conn))) = self.timers.peek() {
             if at > now {
                 break;
@@ -267,7 +326,9 @@ impl Router {
             };
             let deadline = match c.state {
                 ConnState::Pending => c.connected_at + self.config.join_timeout,
-                ConnState::Joined { .. } => c.last_heard + self.config.silence_timeout,
+                ConnState::Joined { .. } | ConnState::Waiting { .. } => {
+                    c.last_heard + self.config.silence_timeout
+                }
             };
             if deadline > now {
                 self.timers.push(Reverse((deadline, conn)));
@@ -281,7 +342,7 @@ impl Router {
                         "no join within the join timeout".into(),
                     );
                 }
-                ConnState::Joined { .. } => {
+                ConnState::Joined { .. } | ConnState::Waiting { .. } => {
                     self.outputs.push_back(Output::Control {
                         to: conn,
                         message: ServerMessage::Removed {
@@ -307,7 +368,9 @@ impl Router {
     /// earlier than strictly needed (a call that finds nothing due is
     /// harmless) but never later.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((at, _))| *at)
+        let conn = self.timers.peek().map(|Reverse((at, _))| *at);
+        let meeting = self.meeting_timers.peek().map(|Reverse((at, _))| *at);
+        conn.into_iter().chain(meeting).min()
     }
 
     /// A snapshot of the counters.
@@ -332,7 +395,7 @@ impl Router {
                 meeting,
                 participant,
             } => Some((meeting, participant)),
-            ConnState::Pending => None,
+            ConnState::Pending | ConnState::Waiting { .. } => None,
         }
     }
 
@@ -371,6 +434,15 @@ impl Router {
                     ErrorCode::AlreadyJoined,
                     "this connection has already joined".into(),
                 );
+            }
+            ClientMessage::Host(action) => self.host_action(conn, meeting, participant, action),
+            ClientMessage::SetAudio { .. }
+            | ClientMessage::SetVideo { .. }
+            | ClientMessage::SetHand { .. }
+            | ClientMessage::SetShare { .. }
+            | ClientMessage::SetRecording { .. }
+            | ClientMessage::Rename { .. } => {
+                self.self_control(conn, meeting, participant, message);
             }
             _ => {
                 self.reject(
@@ -420,22 +492,34 @@ impl Router {
     }
 
     /// Forgets a connection; if it was in a meeting, tells the others why it
-    /// left and drops the meeting once empty.
+    /// left, passes the host role on if it was the host's, and drops the
+    /// meeting once empty. A waiting connection just leaves the waiting room.
     fn forget(&mut self, conn: ConnectionId, reason: LeaveReason) {
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
-        let ConnState::Joined {
-            meeting,
-            participant,
-        } = c.state
-        else {
-            return;
+        let (meeting, participant) = match c.state {
+            ConnState::Pending => return,
+            ConnState::Waiting {
+                meeting,
+                participant,
+            } => {
+                if let Some(m) = self.meetings.get_mut(&meeting) {
+                    m.waiting.remove(&participant);
+                }
+                self.announce_waiting_room(meeting);
+                self.drop_if_empty(meeting);
+                return;
+            }
+            ConnState::Joined {
+                meeting,
+                participant,
+            } => (meeting, participant),
         };
         let Some(m) = self.meetings.get_mut(&meeting) else {
             return;
         };
-        m.remove(participant);
+        let gone = m.remove(participant);
         for &other in m.members() {
             self.outputs.push_back(Output::Control {
                 to: other,
@@ -445,8 +529,58 @@ impl Router {
                 },
             });
         }
-        if m.is_empty() {
+        if gone.is_some_and(|p| p.entry.role == Role::Host) && reason != LeaveReason::Ended {
+            self.pass_host_role(meeting, participant);
+        }
+        self.refresh_hostless(meeting);
+        self.drop_if_empty(meeting);
+    }
+
+    /// Drops a meeting nobody is in or waiting for.
+    fn drop_if_empty(&mut self, meeting: MeetingId) {
+        if self.meetings.get(&meeting).is_some_and(Meeting::is_empty) {
             self.meetings.remove(&meeting);
+        }
+    }
+
+    /// Sends `message` to everyone in `meeting`.
+    fn broadcast(&mut self, meeting: MeetingId, message: &ServerMessage) {
+        let Some(m) = self.meetings.get(&meeting) else {
+            return;
+        };
+        for &member in m.members() {
+            self.outputs.push_back(Output::Control {
+                to: member,
+                message: message.clone(),
+            });
+        }
+    }
+
+    /// Tells everyone in `meeting` that something happened.
+    fn announce_event(
+        &mut self,
+        meeting: MeetingId,
+        by: Option<ParticipantId>,
+        event: MeetingEvent,
+    ) {
+        self.broadcast(meeting, &ServerMessage::Event { by, event });
+    }
+
+    /// Tells everyone in `meeting` the current roster entries of `ids`.
+    fn announce_updates(&mut self, meeting: MeetingId, ids: &[ParticipantId]) {
+        for &id in ids {
+            let Some(entry) = self
+                .meetings
+                .get(&meeting)
+                .and_then(|m| m.entry(id))
+                .cloned()
+            else {
+                continue;
+            };
+            self.broadcast(
+                meeting,
+                &ServerMessage::ParticipantUpdated { participant: entry },
+            );
         }
     }
 }

@@ -21,6 +21,10 @@ pub struct RouterStats {
     pub joins_refused: u64,
     /// Chat messages relayed.
     pub chat_messages: u64,
+    /// Host actions carried out.
+    pub host_actions: u64,
+    /// Host and self actions refused as `not_allowed`.
+    pub host_actions_refused: u64,
     /// Media packets accepted from a sender and handed on for forwarding.
     pub media_forwarded: u64,
     /// Copies of media packets handed to the driver: each forwarded packet

@@ -1,4 +1,6 @@
-//! Sign-up and login.
+//! Sign-up, login (rate-limited, with lockout) and the caller's own profile.
+
+use std::time::Instant;
 
 use axum::Json;
 use axum::extract::State;
@@ -8,35 +10,144 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use crate::access_token::{self, ACCESS_TOKEN_LIFETIME_SECS};
 use crate::api_error::{ApiError, ApiJson};
+use crate::audit::{self, Actor};
+use crate::auth::SignedIn;
 use crate::clock::now_unix;
-use crate::ids::new_user_id;
-use crate::store::User;
+use crate::ids::{new_org_id, new_user_id};
+use crate::store::{NewUser, User, UserRole};
 use crate::validate;
 
-/// Body of `POST /api/v1/accounts`.
+/// Consecutive wrong passwords that lock an account.
+pub(crate) const LOCKOUT_THRESHOLD: u32 = 5;
+/// How long a locked account refuses logins (15 minutes).
+pub(crate) const LOCKOUT_SECS: u64 = 15 * 60;
+
+/// Body of `POST /api/v1/accounts`. Either `display_name` or `first_name`
+/// (and optionally `last_name`) names the user.
 #[derive(Deserialize)]
 pub(super) struct CreateAccount {
     email: String,
-    display_name: String,
     password: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    company: Option<String>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    picture_url: Option<String>,
 }
 
-/// Response of `POST /api/v1/accounts`.
+/// An account as the API shows it: the whole stored profile, never the
+/// password hash.
 #[derive(Serialize)]
 pub(super) struct Account {
     user_id: String,
     email: String,
     display_name: String,
+    first_name: String,
+    last_name: String,
+    company: Option<String>,
+    phone: Option<String>,
+    picture_url: Option<String>,
+    org_id: String,
+    role: UserRole,
+    plan: String,
 }
 
-/// `POST /api/v1/accounts`: creates an account.
+impl From<User> for Account {
+    fn from(u: User) -> Self {
+        Account {
+            user_id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            company: u.company,
+            phone: u.phone,
+            picture_url: u.picture_url,
+            org_id: u.org_id,
+            role: u.role,
+            plan: u.plan,
+        }
+    }
+}
+
+/// Profile fields shared by sign-up and admin user creation, validated.
+pub(super) struct Profile {
+    pub(super) first_name: String,
+    pub(super) last_name: String,
+    pub(super) company: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) picture_url: Option<String>,
+}
+
+/// Validates the profile fields. A `display_name` alone is split at its
+/// first space into first and last name (the first cut of the API only
+/// had `display_name`, and the CLI still sends just that).
+pub(super) fn profile(
+    display_name: Option<&str>,
+    first_name: Option<&str>,
+    last_name: Option<&str>,
+    company: Option<&str>,
+    phone: Option<&str>,
+    picture_url: Option<&str>,
+) -> Result<Profile, ApiError> {
+    let (first, last) = match (first_name, display_name) {
+        (Some(first), _) => (
+            validate::name_part("first_name", first, true).map_err(ApiError::invalid_request)?,
+            validate::name_part("last_name", last_name.unwrap_or(""), false)
+                .map_err(ApiError::invalid_request)?,
+        ),
+        (None, Some(name)) => {
+            let name = validate::display_name(name).map_err(ApiError::invalid_request)?;
+            match name.split_once(' ') {
+                Some((first, last)) => (first.to_owned(), last.trim().to_owned()),
+                None => (name, String::new()),
+            }
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_request(
+                "display_name or first_name is required",
+            ));
+        }
+    };
+    if crate::store::display_name(&first, &last).chars().count() > validate::MAX_DISPLAY_NAME_CHARS
+    {
+        return Err(ApiError::invalid_request(format!(
+            "first and last name together must be at most {} characters",
+            validate::MAX_DISPLAY_NAME_CHARS
+        )));
+    }
+    Ok(Profile {
+        first_name: first,
+        last_name: last,
+        company: validate::optional_text("company", company).map_err(ApiError::invalid_request)?,
+        phone: validate::phone(phone).map_err(ApiError::invalid_request)?,
+        picture_url: validate::picture_url(picture_url).map_err(ApiError::invalid_request)?,
+    })
+}
+
+/// `POST /api/v1/accounts`: creates an account. An email at a domain some
+/// organisation manages joins that organisation as a member; any other
+/// email gets a new organisation of its own, with the user as its owner.
 pub(super) async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     let email = validate::email(&body.email).map_err(ApiError::invalid_request)?;
-    let display_name =
-        validate::display_name(&body.display_name).map_err(ApiError::invalid_request)?;
+    let profile = profile(
+        body.display_name.as_deref(),
+        body.first_name.as_deref(),
+        body.last_name.as_deref(),
+        body.company.as_deref(),
+        body.phone.as_deref(),
+        body.picture_url.as_deref(),
+    )?;
     validate::password(&body.password).map_err(ApiError::invalid_request)?;
     // Checked before hashing only to save the work; the UNIQUE constraint
     // is what actually decides a race between two sign-ups.
@@ -44,22 +155,47 @@ pub(super) async fn create(
         return Err(crate::store::StoreError::EmailTaken.into());
     }
     let password_hash = state.hasher.hash(body.password).await?;
-    let user = User {
-        id: new_user_id(),
-        email,
-        display_name,
-        password_hash,
+    let managed = state
+        .store
+        .org_for_domain(validate::email_domain(&email))
+        .await?;
+    let (org_id, new_org, role) = match managed {
+        Some(org_id) => (org_id, None, UserRole::Member),
+        None => {
+            let name = profile.company.clone().unwrap_or_else(|| {
+                crate::store::display_name(&profile.first_name, &profile.last_name)
+            });
+            (new_org_id(), Some(name), UserRole::Owner)
+        }
     };
-    state.store.create_user(&user, now_unix()).await?;
-    tracing::info!(user_id = %user.id, "account created");
-    Ok((
-        StatusCode::CREATED,
-        Json(Account {
-            user_id: user.id,
-            email: user.email,
-            display_name: user.display_name,
-        }),
-    ))
+    let new = NewUser {
+        id: new_user_id(),
+        org_id,
+        email,
+        first_name: profile.first_name,
+        last_name: profile.last_name,
+        company: profile.company,
+        phone: profile.phone,
+        picture_url: profile.picture_url,
+        role,
+        plan: "basic".to_owned(),
+        password_hash: Some(password_hash),
+    };
+    let user = state
+        .store
+        .create_user(&new, new_org.as_deref(), now_unix())
+        .await?;
+    audit::record(
+        &state.store,
+        &user.org_id,
+        &Actor::user(&user),
+        "account.created",
+        None,
+        serde_json::json!({}),
+    )
+    .await?;
+    tracing::info!(user_id = %user.id, org_id = %user.org_id, "account created");
+    Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 /// Body of `POST /api/v1/login`.
@@ -78,32 +214,124 @@ pub(super) struct AccessToken {
 }
 
 /// `POST /api/v1/login`: exchanges email and password for an access token.
+///
+/// Failed attempts per email are rate-limited (429 `rate_limited`; this
+/// also covers emails with no account, which cannot be locked), and
+/// [`LOCKOUT_THRESHOLD`] wrong passwords in a row lock the account for
+/// [`LOCKOUT_SECS`] (423 `account_locked`, even with the right password).
+/// Failures and lockouts go to the organisation's audit trail.
 pub(super) async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Login>,
 ) -> Result<Json<AccessToken>, ApiError> {
     let email = validate::normalise_email(&body.email);
+    let started = Instant::now();
+    state
+        .login_limiter
+        .check(&email, started)
+        .map_err(ApiError::rate_limited)?;
     let user = state.store.user_by_email(&email).await?;
+    let now = now_unix();
+    if let Some(user) = user.as_ref().filter(|u| u.locked_until > now) {
+        audit::record(
+            &state.store,
+            &user.org_id,
+            &Actor::user(user),
+            "login.refused_locked",
+            None,
+            serde_json::json!({}),
+        )
+        .await?;
+        return Err(locked(user.locked_until - now));
+    }
     // An unknown email still costs one Argon2 verification (against a dummy
     // hash), so response time does not reveal which emails have accounts.
-    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = state.hasher.verify(body.password, stored_hash).await?;
     let user = match user {
         Some(user) if ok => user,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_credentials",
-                "wrong email or password",
-            ));
+        Some(user) => {
+            state.login_limiter.failed(&email, started);
+            let locked_now = state
+                .store
+                .record_login_failure(&user.id, LOCKOUT_THRESHOLD, now + LOCKOUT_SECS)
+                .await?;
+            let actor = Actor::user(&user);
+            audit::record(
+                &state.store,
+                &user.org_id,
+                &actor,
+                "login.failed",
+                None,
+                serde_json::json!({}),
+            )
+            .await?;
+            if locked_now {
+                audit::record(
+                    &state.store,
+                    &user.org_id,
+                    &actor,
+                    "account.locked",
+                    None,
+                    serde_json::json!({ "failed_logins": LOCKOUT_THRESHOLD, "locked_for_secs": LOCKOUT_SECS }),
+                )
+                .await?;
+                tracing::warn!(user_id = %user.id, "account locked after repeated failed logins");
+                return Err(locked(LOCKOUT_SECS));
+            }
+            return Err(bad_credentials());
+        }
+        None => {
+            state.login_limiter.failed(&email, started);
+            return Err(bad_credentials());
         }
     };
-    let access_token =
-        access_token::issue(&state.signing_key, &state.issuer, &user.id, now_unix())?;
+    state.store.record_login_success(&user.id).await?;
+    let access_token = access_token::issue(
+        &state.signing_key,
+        &state.issuer,
+        &user.id,
+        &user.org_id,
+        now,
+    )?;
+    audit::record(
+        &state.store,
+        &user.org_id,
+        &Actor::user(&user),
+        "login.succeeded",
+        None,
+        serde_json::json!({}),
+    )
+    .await?;
     tracing::info!(user_id = %user.id, "logged in");
     Ok(Json(AccessToken {
         access_token,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_LIFETIME_SECS,
     }))
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "wrong email or password",
+    )
+}
+
+fn locked(remaining_secs: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::LOCKED,
+        "account_locked",
+        format!(
+            "too many failed logins: this account is locked for {} more minute(s)",
+            remaining_secs.div_ceil(60)
+        ),
+    )
+    .with_retry_after(remaining_secs)
+}
+
+/// `GET /api/v1/me`: the caller's own profile.
+pub(super) async fn me(SignedIn(user): SignedIn) -> Json<Account> {
+    Json(user.into())
 }

@@ -4,19 +4,31 @@
 //! is `host` for the meeting's owner and `participant` for everyone else;
 //! nothing in the request can change that (unknown fields such as `role` are
 //! ignored).
+//!
+//! Before a token is issued the meeting's rules are checked here: only
+//! signed-in users, only users at the allowed email domains, the passcode
+//! (wrong guesses are rate-limited per caller and meeting). Rules the router
+//! enforces (waiting room, join before host, E2E) travel in the token's
+//! `policy`.
+
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use confer_wire::ids::{MeetingId, Role};
+use confer_wire::token::JoinPolicy;
 use serde::{Deserialize, Serialize};
 
 use super::{AppState, RouterInfo, parse_meeting_id};
 use crate::api_error::{ApiError, ApiJson};
+use crate::audit::{self, Actor, Target};
 use crate::auth::MaybeSignedIn;
 use crate::clock::now_unix;
 use crate::ids::new_guest_subject;
 use crate::join_token::{self, Joiner};
+use crate::store::{Meeting, User};
 use crate::validate;
 
 /// Body of the join-token request.
@@ -42,6 +54,7 @@ pub(super) struct JoinGrant {
 /// to join a meeting.
 pub(super) async fn join_token(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     MaybeSignedIn(user): MaybeSignedIn,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<JoinRequest>,
@@ -63,11 +76,33 @@ pub(super) async fn join_token(
         ));
     }
     let is_owner = user.as_ref().is_some_and(|u| u.id == meeting.host_user_id);
+    check_rules(&state, &meeting, user.as_ref(), name.as_deref()).await?;
 
     // The owner needs no passcode (it is theirs); everyone else must give it.
     if let (Some(hash), false) = (&meeting.passcode_hash, is_owner) {
-        let given = body.passcode.unwrap_or_default();
+        // Signed-in users are limited per account, guests per address.
+        let caller = match &user {
+            Some(u) => format!("{id}:user:{}", u.id),
+            None => format!("{id}:ip:{}", peer.ip()),
+        };
+        let now = Instant::now();
+        state
+            .passcode_limiter
+            .check(&caller, now)
+            .map_err(ApiError::rate_limited)?;
+        let given = body.passcode.clone().unwrap_or_default();
         if given.is_empty() || !state.hasher.verify(given, Some(hash.clone())).await? {
+            state.passcode_limiter.failed(&caller, now);
+            let actor = joiner_actor(user.as_ref(), name.as_deref());
+            audit::record(
+                &state.store,
+                &meeting.org_id,
+                &actor,
+                "join.wrong_passcode",
+                Some(meeting_target(&meeting)),
+                serde_json::json!({}),
+            )
+            .await?;
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "wrong_passcode",
@@ -75,6 +110,8 @@ pub(super) async fn join_token(
             ));
         }
     }
+    let actor = joiner_actor(user.as_ref(), name.as_deref());
+    let org = user.as_ref().map(|u| u.org_id.clone());
 
     let joiner = match user {
         Some(user) => Joiner {
@@ -102,8 +139,18 @@ pub(super) async fn join_token(
         &state.issuer,
         MeetingId(id),
         joiner,
+        policy(&meeting, org),
         now_unix(),
     )?;
+    audit::record(
+        &state.store,
+        &meeting.org_id,
+        &actor,
+        "join_token.issued",
+        Some(meeting_target(&meeting)),
+        serde_json::json!({ "role": signed.claims.role.to_string(), "session_id": signed.claims.sid }),
+    )
+    .await?;
     tracing::info!(
         meeting_id = id,
         sub = %signed.claims.sub,
@@ -117,4 +164,80 @@ pub(super) async fn join_token(
         token: signed.token,
         router: RouterInfo::clone(&state.router),
     }))
+}
+
+/// The joining rules the router enforces, from the meeting's settings, and
+/// the joiner's organisation (`None` for a guest), from which the router
+/// tells members from external participants.
+fn policy(meeting: &Meeting, joiner_org: Option<String>) -> JoinPolicy {
+    JoinPolicy {
+        waiting_room: meeting.settings.waiting_room,
+        join_before_host: meeting.settings.join_before_host,
+        e2e: meeting.settings.e2e,
+        org: joiner_org,
+    }
+}
+
+fn meeting_target(meeting: &Meeting) -> Target {
+    Target {
+        kind: "meeting",
+        id: meeting.id.to_string(),
+        label: meeting
+            .topic
+            .clone()
+            .unwrap_or_else(|| meeting.id.to_string()),
+    }
+}
+
+fn joiner_actor(user: Option<&User>, name: Option<&str>) -> Actor {
+    match (user, name) {
+        (Some(user), _) => Actor::user(user),
+        (None, Some(name)) => Actor::named(&format!("Guest '{name}'")),
+        (None, None) => Actor::named("A guest"),
+    }
+}
+
+/// Who may join at all: `signed_in_only` refuses guests (401
+/// `sign_in_required`); `allowed_domains` refuses anyone whose account email
+/// is elsewhere (403 `domain_not_allowed`). Refusals are audited.
+async fn check_rules(
+    state: &AppState,
+    meeting: &Meeting,
+    user: Option<&User>,
+    name: Option<&str>,
+) -> Result<(), ApiError> {
+    let s = &meeting.settings;
+    let refusal = if (s.signed_in_only || !s.allowed_domains.is_empty()) && user.is_none() {
+        Some(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "sign_in_required",
+            "this meeting is only for signed-in users",
+        ))
+    } else if let Some(user) = user.filter(|_| !s.allowed_domains.is_empty()) {
+        let domain = validate::email_domain(&user.email);
+        let allowed =
+            user.id == meeting.host_user_id || s.allowed_domains.iter().any(|d| d == domain);
+        (!allowed).then(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "domain_not_allowed",
+                "this meeting is only for users of certain email domains",
+            )
+        })
+    } else {
+        None
+    };
+    let Some(refusal) = refusal else {
+        return Ok(());
+    };
+    audit::record(
+        &state.store,
+        &meeting.org_id,
+        &joiner_actor(user, name),
+        "join.refused",
+        Some(meeting_target(meeting)),
+        serde_json::json!({ "reason": refusal.code() }),
+    )
+    .await?;
+    Err(refusal)
 }

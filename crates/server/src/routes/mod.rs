@@ -1,10 +1,20 @@
 //! The HTTP API (docs/api.md): the axum router and the state every handler
-//! shares. One file per area: `accounts.rs` (sign-up, login), `meetings.rs`
-//! (create, look up), `join.rs` (join tokens), `well_known.rs` (JWKS, health).
+//! shares. One file per area: `accounts.rs` (sign-up, login, profile),
+//! `admin.rs` (organisation users, domains, audit trail), `meetings.rs`
+//! (schedule, edit, delete, invitations), `join.rs` (join tokens),
+//! `reports.rs` (attendance), `oauth.rs` (the token endpoint),
+//! `oauth_clients.rs` (API client registration), `webhooks.rs` (webhook
+//! endpoints), `well_known.rs` (JWKS,
+//! health).
 
 mod accounts;
+mod admin;
 mod join;
 mod meetings;
+mod oauth;
+mod oauth_clients;
+mod reports;
+mod webhooks;
 mod well_known;
 
 use std::sync::Arc;
@@ -12,11 +22,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::Serialize;
 
 use crate::api_error::ApiError;
 use crate::password::PasswordHasher;
+use crate::rate_limit::{FailureLimiter, RateLimiter};
 use crate::signing_key::SigningKey;
 use crate::store::Store;
 
@@ -48,6 +59,16 @@ pub(crate) struct AppState {
     pub(crate) issuer: Arc<str>,
     /// The router's addresses, for join-token responses.
     pub(crate) router: Arc<RouterInfo>,
+    /// Failed login attempts per email.
+    pub(crate) login_limiter: Arc<FailureLimiter>,
+    /// The client for outbound HTTPS (API clients' `jwks_uri`).
+    pub(crate) outbound: reqwest::Client,
+    /// `jwks_uri` refetches per API client.
+    pub(crate) jwks_refresh_limiter: Arc<RateLimiter>,
+    /// Wakes the webhook worker when deliveries are queued.
+    pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
+    /// Wrong meeting passcodes per caller and meeting.
+    pub(crate) passcode_limiter: Arc<FailureLimiter>,
 }
 
 /// The complete API.
@@ -55,9 +76,63 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/accounts", post(accounts::create))
         .route("/api/v1/login", post(accounts::login))
-        .route("/api/v1/meetings", post(meetings::create))
-        .route("/api/v1/meetings/{id}", get(meetings::get))
+        .route("/api/v1/me", get(accounts::me))
+        .route("/api/v1/org", get(admin::organisation))
+        .route(
+            "/api/v1/org/users",
+            get(admin::list_users).post(admin::add_user),
+        )
+        .route("/api/v1/org/users/provision", post(admin::provision))
+        .route(
+            "/api/v1/org/users/{id}",
+            delete(admin::delete_user).patch(admin::update_user),
+        )
+        .route(
+            "/api/v1/org/domains",
+            get(admin::list_domains).post(admin::add_domain),
+        )
+        .route("/api/v1/org/domains/{domain}", delete(admin::remove_domain))
+        .route("/api/v1/org/audit", get(admin::audit_trail))
+        .route(
+            "/api/v1/org/oauth-clients",
+            get(oauth_clients::list).post(oauth_clients::register),
+        )
+        .route(
+            "/api/v1/org/oauth-clients/{id}",
+            delete(oauth_clients::delete),
+        )
+        .route(
+            "/api/v1/org/oauth-clients/{id}/jwks",
+            axum::routing::put(oauth_clients::replace_keys),
+        )
+        .route("/oauth/token", post(oauth::token))
+        .route(
+            "/api/v1/org/webhooks",
+            get(webhooks::list).post(webhooks::register),
+        )
+        .route("/api/v1/org/webhooks/{id}", delete(webhooks::delete))
+        .route(
+            "/api/v1/org/webhooks/{id}/validate",
+            post(webhooks::validate),
+        )
+        .route(
+            "/api/v1/org/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/meetings",
+            post(meetings::create).get(meetings::list),
+        )
+        .route(
+            "/api/v1/meetings/{id}",
+            get(meetings::get)
+                .patch(meetings::edit)
+                .delete(meetings::delete),
+        )
         .route("/api/v1/meetings/{id}/join-token", post(join::join_token))
+        .route("/api/v1/meetings/{id}/events", post(reports::report_event))
+        .route("/api/v1/meetings/{id}/report", get(reports::report))
+        .route("/api/v1/invitations/{code}", get(meetings::invitation))
         .route("/.well-known/jwks.json", get(well_known::jwks))
         .route("/healthz", get(well_known::healthz))
         .fallback(not_found)

@@ -1,6 +1,8 @@
-//! Chat: relaying a message to everyone, or privately to one participant.
+//! Chat: relaying a message to everyone, or privately to one participant,
+//! within the chat rule a host set (hosts and co-hosts are never limited).
 
 use confer_wire::control::{ErrorCode, MAX_CHAT_LEN, ServerMessage};
+use confer_wire::host::ChatPolicy;
 use confer_wire::ids::{MeetingId, ParticipantId};
 
 use super::Router;
@@ -27,6 +29,20 @@ impl Router {
         let Some(m) = self.meetings.get_mut(&meeting) else {
             return;
         };
+        let sender_free = m.role_of(from).is_some_and(|r| r.is_host_like());
+        let refusal = match m.settings.chat {
+            _ if sender_free => None,
+            ChatPolicy::Everyone => None,
+            ChatPolicy::Nobody => Some("a host has turned chat off for participants"),
+            ChatPolicy::HostOnly => match to.and_then(|pid| m.role_of(pid)) {
+                Some(role) if role.is_host_like() => None,
+                _ => Some("participants may only chat privately with hosts"),
+            },
+        };
+        if let Some(why) = refusal {
+            self.stats.host_actions_refused += 1;
+            return self.reject(conn, ErrorCode::NotAllowed, why.to_owned());
+        }
         let recipient = match to {
             Some(pid) => match m.conn_of(pid) {
                 Some(c) => Some(c),

@@ -1,14 +1,17 @@
-//! Admission: whether a `join` is let in, and announcing it when it is.
+//! Admission: whether a `join` is let in, held in the waiting room, or
+//! refused (expelled user, locked meeting, full), and announcing it when it
+//! enters.
 
 use std::time::Instant;
 
 use confer_wire::PROTOCOL_VERSION;
-use confer_wire::control::{ErrorCode, ServerMessage};
-use confer_wire::ids::MeetingId;
+use confer_wire::control::{ErrorCode, RosterEntry, ServerMessage};
+use confer_wire::host::WaitReason;
+use confer_wire::ids::{MeetingId, Role};
 use confer_wire::token::JoinClaims;
 
 use super::{ConnState, Router};
-use crate::core::meeting::{Full, Meeting};
+use crate::core::meeting::{Full, Meeting, Participant};
 use crate::core::output::{ConnectionId, Output};
 use crate::join_token::TokenError;
 
@@ -50,24 +53,103 @@ impl Router {
             );
         }
         let capacity = self.config.max_participants_per_meeting;
-        let meeting = self.meetings.entry(meeting_id).or_insert_with(Meeting::new);
-        let participant = match meeting.add(conn, claims.name, claims.role, claims.guest, capacity)
-        {
-            Ok(id) => id,
-            Err(full) => {
-                if meeting.is_empty() {
-                    self.meetings.remove(&meeting_id);
-                }
-                self.stats.joins_refused += 1;
+        let meeting = self
+            .meetings
+            .entry(meeting_id)
+            .or_insert_with(|| Meeting::new(&claims.policy));
+        let barred = if meeting.expelled.contains(&claims.sub) {
+            Some((
+                ErrorCode::Expelled,
+                "you were removed from this meeting and may not rejoin".to_owned(),
+            ))
+        } else if meeting.settings.locked && claims.role != Role::Host {
+            Some((
+                ErrorCode::MeetingLocked,
+                "the meeting is locked: nobody new may join".to_owned(),
+            ))
+        } else {
+            None
+        };
+        let participant = match barred {
+            Some(refusal) => Err(refusal),
+            None => meeting.allocate(capacity).map_err(|full| {
                 let message = match full {
                     Full::Capacity => format!("the meeting holds at most {capacity} participants"),
                     Full::IdsExhausted => "the meeting has used every participant id".into(),
                 };
-                return self.refuse(conn, ErrorCode::MeetingFull, message);
+                (ErrorCode::MeetingFull, message)
+            }),
+        };
+        let participant = match participant {
+            Ok(id) => id,
+            Err((code, message)) => {
+                self.drop_if_empty(meeting_id);
+                self.stats.joins_refused += 1;
+                return self.refuse(conn, code, message);
             }
         };
         self.sessions
-            .insert(claims.sid, claims.exp, now, verified_at_unix);
+            .insert(claims.sid.clone(), claims.exp, now, verified_at_unix);
+        // One host at a time: a second `host` token (the owner coming back
+        // after handing the role over) enters as a co-host.
+        let mut role = claims.role;
+        if role == Role::Host && meeting.host().is_some() {
+            role = Role::CoHost;
+        }
+        let joiner = Participant {
+            conn,
+            entry: RosterEntry {
+                participant_id: participant,
+                name: claims.name,
+                role,
+                guest: claims.guest,
+                org: claims.policy.org,
+                ..RosterEntry::default()
+            },
+            sub: claims.sub,
+            may_record: meeting.settings.record_all,
+        };
+        let wait = if role.is_host_like() {
+            None
+        } else if meeting.settings.waiting_room {
+            Some(WaitReason::WaitingRoom)
+        } else if !meeting.has_host() && !meeting.settings.join_before_host {
+            Some(WaitReason::HostAbsent)
+        } else {
+            None
+        };
+        match wait {
+            Some(reason) => self.hold(meeting_id, joiner, reason),
+            None => self.enter(meeting_id, joiner),
+        }
+    }
+
+    /// Puts someone into the meeting: tells them who is here and the others
+    /// that they came. A host or co-host arriving also sees the waiting room
+    /// and lets in those who were only waiting for a host.
+    pub(super) fn enter(&mut self, meeting_id: MeetingId, joiner: Participant) {
+        let conn = joiner.conn;
+        let participant = joiner.entry.participant_id;
+        let role = joiner.entry.role;
+        let Some(meeting) = self.meetings.get_mut(&meeting_id) else {
+            return;
+        };
+        let mut external_changed = Vec::new();
+        if role == Role::Host && meeting.host_org.is_none() && joiner.entry.org.is_some() {
+            meeting.host_org = joiner.entry.org.clone();
+            for id in meeting.ids() {
+                let external = meeting
+                    .entry(id)
+                    .is_some_and(|e| meeting.is_external(e.org.as_deref()));
+                if let Some(p) = meeting.get_mut(id)
+                    && p.entry.external != external
+                {
+                    p.entry.external = external;
+                    external_changed.push(id);
+                }
+            }
+        }
+        meeting.insert(joiner);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.state = ConnState::Joined {
                 meeting: meeting_id,
@@ -84,7 +166,7 @@ impl Router {
                 version: PROTOCOL_VERSION,
                 participant_id: participant,
                 meeting_id,
-                role: claims.role,
+                role,
                 roster,
                 keepalive_interval_ms: millis(self.config.keepalive_interval),
                 silence_timeout_ms: millis(self.config.silence_timeout),
@@ -100,6 +182,16 @@ impl Router {
                 });
             }
         }
+        self.announce_updates(meeting_id, &external_changed);
+        let anyone_waiting = self
+            .meetings
+            .get(&meeting_id)
+            .is_some_and(|m| !m.waiting.is_empty());
+        if role.is_host_like() && anyone_waiting {
+            self.release_host_absent(meeting_id);
+            self.announce_waiting_room(meeting_id);
+        }
+        self.refresh_hostless(meeting_id);
     }
 }
 

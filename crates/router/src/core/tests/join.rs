@@ -14,6 +14,7 @@ fn join_sends_roster_with_self_and_announces_newcomer() {
         name: "Ada".into(),
         role: Role::Host,
         guest: false,
+        ..RosterEntry::default()
     };
     assert_eq!(
         to(ada, &out),
@@ -37,6 +38,7 @@ fn join_sends_roster_with_self_and_announces_newcomer() {
         name: "Bo".into(),
         role: Role::Participant,
         guest: false,
+        ..RosterEntry::default()
     };
     match to(bo, &out).as_slice() {
         [

@@ -8,6 +8,7 @@ use confer_wire::control::{
     ClientMessage, DecodeError, ErrorCode, LeaveReason, RosterEntry, ServerMessage,
 };
 use confer_wire::frame::{FrameError, FrameKind};
+use confer_wire::host::HostAction;
 use confer_wire::ids::{MeetingId, ParticipantId, Role, ssrc_for};
 use confer_wire::rtp::{PT_SYNTHETIC, RtpHeader};
 use confer_wire::token::{JOIN_TOKEN_AUDIENCE, JoinClaims};
@@ -114,6 +115,25 @@ impl Harness {
         (conn, joined.expect("join admitted"))
     }
 
+    /// Connects and joins `MEETING` with `claims`; returns the connection and
+    /// everything the router said.
+    fn join_claims(&mut self, claims: JoinClaims) -> (ConnectionId, Vec<Output>) {
+        let conn = self.connect();
+        self.send_join(conn, MEETING, Ok(claims));
+        (conn, self.drain())
+    }
+
+    /// Joins `MEETING` as `role` and expects to be admitted.
+    fn join_as(&mut self, name: &str, role: Role) -> (ConnectionId, ParticipantId) {
+        self.join_meeting(MEETING, name, role)
+    }
+
+    /// Sends a host action and drains the outputs.
+    fn host(&mut self, conn: ConnectionId, action: HostAction) -> Vec<Output> {
+        self.send(conn, ClientMessage::Host(action));
+        self.drain()
+    }
+
     fn send(&mut self, conn: ConnectionId, message: ClientMessage) {
         self.router
             .handle_control(self.now, conn, ControlInput::Message(message));
@@ -167,7 +187,39 @@ fn rtp(ssrc: u32, seq: u16) -> Bytes {
 }
 
 mod chat;
+mod host_controls;
 mod join;
 mod liveness;
 mod media;
 mod random;
+mod roles;
+mod waiting_room;
+
+/// The roster entry of `id` in the latest `participant_updated` to `conn`.
+fn updated(conn: ConnectionId, id: ParticipantId, outputs: &[Output]) -> Option<RosterEntry> {
+    to(conn, outputs).into_iter().rev().find_map(|m| match m {
+        ServerMessage::ParticipantUpdated { participant } if participant.participant_id == id => {
+            Some(participant)
+        }
+        _ => None,
+    })
+}
+
+/// The meeting events `conn` got, in order.
+fn events(conn: ConnectionId, outputs: &[Output]) -> Vec<confer_wire::host::MeetingEvent> {
+    to(conn, outputs)
+        .into_iter()
+        .filter_map(|m| match m {
+            ServerMessage::Event { event, .. } => Some(event),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `conn` was refused with `not_allowed` and nobody else heard anything.
+fn refused_quietly(conn: ConnectionId, outputs: &[Output]) -> bool {
+    outputs.len() == 1
+        && to(conn, outputs)
+            .iter()
+            .any(error(ErrorCode::NotAllowed, false))
+}

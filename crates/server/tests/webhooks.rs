@@ -1,0 +1,284 @@
+//! Webhooks against a receiver on 127.0.0.1: URL validation, signatures
+//! checked by an independent implementation (Python's `hmac`), retries, and
+//! redelivery after a restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::https_stub::{Recorded, Stub, TestCa};
+use common::{Api, within_timeout};
+use confer_server::ServerConfig;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// HMAC-SHA256(key, message) in hex, computed by Python, not by our code.
+fn python_hmac(key: &str, message: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("message");
+    std::fs::write(&path, message).unwrap();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import hmac, hashlib, sys; \
+             print(hmac.new(sys.argv[1].encode(), open(sys.argv[2], 'rb').read(), hashlib.sha256).hexdigest())",
+            key,
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A receiver that answers URL validation for `secret` (with Python's
+/// HMAC) and every event with `event_status`.
+fn receiver(stub: &Stub, secret: &str, event_status: u16) {
+    let secret = secret.to_owned();
+    stub.set_handler(move |request: &Recorded| {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        if body["event"] == "endpoint.url_validation" {
+            let plain = body["payload"]["plainToken"].as_str().unwrap_or("").to_owned();
+            let answer = json!({"plainToken": plain, "encryptedToken": python_hmac(&secret, plain.as_bytes())});
+            (200, answer.to_string())
+        } else {
+            (event_status, "{}".to_owned())
+        }
+    });
+}
+
+fn events(stub: &Stub) -> Vec<Recorded> {
+    stub.requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| !String::from_utf8_lossy(&r.body).contains("endpoint.url_validation"))
+        .cloned()
+        .collect()
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn server_config(dir: &std::path::Path, ca: &TestCa) -> ServerConfig {
+    let mut config = common::config(dir).await;
+    config.outbound_ca_file = Some(ca.cert_path.clone());
+    config.webhook_retry_base = Duration::from_millis(100);
+    config
+}
+
+/// Signs up an admin, makes a meeting and a guest's join token for it.
+async fn meeting_with_guest(api: &Api) -> (String, u64, String) {
+    let (_, admin) = api
+        .sign_up(json!({"email": "ada@engines.example", "display_name": "Ada Lovelace"}))
+        .await;
+    let (_, meeting) = api
+        .post(
+            "/api/v1/meetings",
+            Some(&admin),
+            json!({"topic": "Standup"}),
+        )
+        .await;
+    let id = meeting["meeting_id"].as_u64().unwrap();
+    let (_, grant) = api
+        .post(
+            &format!("/api/v1/meetings/{id}/join-token"),
+            None,
+            json!({"display_name": "Gus"}),
+        )
+        .await;
+    (admin, id, grant["token"].as_str().unwrap().to_owned())
+}
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-shared";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_signed_and_the_signature_verifies_independently() {
+    within_timeout(async {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = TestCa::new(dir.path());
+        let stub = Stub::start(&ca, 0).await;
+        receiver(&stub, SECRET, 200);
+        let server = confer_server::start(server_config(dir.path(), &ca).await)
+            .await
+            .unwrap();
+        let api = Api::new(&server);
+        let (admin, id, guest_token) = meeting_with_guest(&api).await;
+
+        // Plain http and unknown events are refused.
+        for bad in [
+            json!({"url": format!("http://{}/hook", stub.addr), "events": ["meeting.started"]}),
+            json!({"url": stub.url("/hook"), "events": ["meeting.exploded"]}),
+            json!({"url": stub.url("/hook"), "events": ["meeting.started"], "secret": "short"}),
+        ] {
+            let (status, body) = api.post("/api/v1/org/webhooks", Some(&admin), bad).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        }
+
+        // A generated secret: the receiver cannot answer the challenge yet.
+        let (status, hook) = api
+            .post(
+                "/api/v1/org/webhooks",
+                Some(&admin),
+                json!({"url": stub.url("/late"), "events": ["meeting.ended"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{hook}");
+        assert_eq!(hook["validated"], false);
+        assert!(hook["validation_error"].is_string());
+        let generated = hook["secret"].as_str().unwrap().to_owned();
+        receiver(&stub, &generated, 200);
+        let (status, again) = api
+            .post(
+                &format!(
+                    "/api/v1/org/webhooks/{}/validate",
+                    hook["webhook_id"].as_str().unwrap()
+                ),
+                Some(&admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(again["validated"], true);
+
+        // A chosen secret: validated at registration.
+        receiver(&stub, SECRET, 200);
+        let (status, hook) = api
+            .post(
+                "/api/v1/org/webhooks",
+                Some(&admin),
+                json!({"url": stub.url("/hook"), "secret": SECRET,
+                       "events": ["meeting.participant_joined", "meeting.participant_left"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{hook}");
+        assert_eq!(hook["validated"], true, "{hook}");
+        let (_, list) = api.get("/api/v1/org/webhooks", Some(&admin)).await;
+        assert!(!list.to_string().contains(SECRET) && !list.to_string().contains(&generated));
+
+        // A participant joins: the router reports it, the receiver hears it.
+        let (status, body) = api
+            .post(
+                &format!("/api/v1/meetings/{id}/events"),
+                None,
+                json!({"token": guest_token, "event": "joined"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        wait_for("the joined event", || !events(&stub).is_empty()).await;
+        let delivered = events(&stub).remove(0);
+        let body: Value = serde_json::from_slice(&delivered.body).unwrap();
+        assert_eq!(body["event"], "meeting.participant_joined");
+        assert_eq!(body["payload"]["object"]["id"], id);
+        assert_eq!(body["payload"]["object"]["participant"]["user_name"], "Gus");
+        assert!(delivered.head.starts_with("POST /hook "));
+
+        let timestamp = delivered.header("x-confer-request-timestamp").unwrap();
+        let signature = delivered.header("x-confer-signature").unwrap();
+        let mut message = format!("v0:{timestamp}:").into_bytes();
+        message.extend_from_slice(&delivered.body);
+        assert_eq!(signature, format!("v0={}", python_hmac(SECRET, &message)));
+        let age = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs())
+        .abs_diff(timestamp.parse().unwrap());
+        assert!(age < 60);
+
+        // Only a host's session can start or end a meeting.
+        let (status, _) = api
+            .post(
+                &format!("/api/v1/meetings/{id}/events"),
+                None,
+                json!({"token": guest_token, "event": "ended"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        server.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_deliveries_are_retried_and_survive_a_restart() {
+    within_timeout(async {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = TestCa::new(dir.path());
+        let stub = Stub::start(&ca, 0).await;
+        receiver(&stub, SECRET, 503);
+        let config = server_config(dir.path(), &ca).await;
+        let server = confer_server::start(config.clone()).await.unwrap();
+        let api = Api::new(&server);
+        let (admin, id, guest_token) = meeting_with_guest(&api).await;
+        let (_, hook) = api
+            .post(
+                "/api/v1/org/webhooks",
+                Some(&admin),
+                json!({"url": stub.url("/hook"), "secret": SECRET, "events": ["meeting.participant_left"]}),
+            )
+            .await;
+        assert_eq!(hook["validated"], true, "{hook}");
+        let hook_id = hook["webhook_id"].as_str().unwrap().to_owned();
+        let (status, _) = api
+            .post(
+                &format!("/api/v1/meetings/{id}/events"),
+                None,
+                json!({"token": guest_token, "event": "left"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        // Refused twice: retried with backoff (100 ms, then 200 ms).
+        wait_for("two attempts", || events(&stub).len() >= 2).await;
+        let port = server.api_url().rsplit(':').next().unwrap().parse().unwrap();
+        server.shutdown().await;
+        let attempts_before = events(&stub).len();
+
+        // The receiver recovers while we are down; after the restart the
+        // queue in the database delivers the same event.
+        receiver(&stub, SECRET, 200);
+        let mut again = config;
+        again.http_port = port;
+        let server = confer_server::start(again).await.unwrap();
+        let api = Api::new(&server);
+        wait_for("the redelivery", || events(&stub).len() > attempts_before).await;
+        let all = events(&stub);
+        let ids: Vec<String> = all
+            .iter()
+            .map(|r| r.header("x-confer-delivery-id").unwrap())
+            .collect();
+        assert!(ids.iter().all(|i| *i == ids[0]), "one delivery, retried: {ids:?}");
+        let bodies: Vec<&[u8]> = all.iter().map(|r| r.body.as_slice()).collect();
+        assert!(bodies.iter().all(|b| *b == bodies[0]), "the same body every time");
+
+        let admin = api.login("ada@engines.example", common::PASSWORD).await;
+        let mut record = Value::Null;
+        for _ in 0..100 {
+            let (_, list) = api
+                .get(&format!("/api/v1/org/webhooks/{hook_id}/deliveries"), Some(&admin))
+                .await;
+            record = list["deliveries"][0].clone();
+            if record["status"] == "delivered" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(record["status"], "delivered", "{record}");
+        assert!(record["attempts"].as_i64().unwrap() >= 3, "{record}");
+        server.shutdown().await;
+    })
+    .await;
+}
