@@ -37,6 +37,7 @@
 //!     cert_chain,
 //!     private_key,
 //!     token_verifier,
+//!     events: None,
 //! })
 //! .await?;
 //! println!("QUIC on {}, TLS on {}", router.quic_addr(), router.tls_addr());
@@ -50,7 +51,7 @@ mod error;
 pub mod join_token;
 pub mod tls;
 
-pub use crate::core::RouterStats;
+pub use crate::core::{RouterEvent, RouterStats};
 pub use driver::{RouterConfig, RouterHandle, start};
 pub use error::RouterError;
 pub use join_token::{JoinTokenVerifier, TokenError};

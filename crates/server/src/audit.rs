@@ -205,6 +205,19 @@ pub(crate) fn sentence(e: &NewAuditEvent) -> String {
         "user.deleted" => format!("deleted user {label}"),
         "domain.added" => format!("made {label} a managed domain"),
         "domain.removed" => format!("stopped managing domain {label}"),
+        "meeting.participant_joined" => {
+            format!(
+                "joined meeting {label} as {}",
+                detail("role").replace('_', "-")
+            )
+        }
+        "meeting.participant_left" => match detail("reason").as_str() {
+            "left" => format!("left meeting {label}"),
+            reason => format!("left meeting {label} ({})", reason.replace('_', " ")),
+        },
+        "meeting.host_action" => {
+            host_action_sentence(&detail("action"), &detail("target_name"), label)
+        }
         other => match &e.target_kind {
             Some(kind) => format!("did {other} on {kind} '{label}'"),
             None => format!("did {other}"),
@@ -218,6 +231,25 @@ pub(crate) fn sentence(e: &NewAuditEvent) -> String {
         minutes_of_day / 60,
         minutes_of_day % 60
     )
+}
+
+/// What a host did in a meeting, for [`sentence`]: `action` is the host
+/// action's wire name, `target` the name of whom it named (empty if nobody).
+fn host_action_sentence(action: &str, target: &str, meeting: &str) -> String {
+    match (action, target) {
+        ("expel", "") => format!("expelled everyone else from meeting {meeting}"),
+        ("expel", who) => format!("expelled {who} from meeting {meeting}"),
+        ("end", _) => format!("ended meeting {meeting}"),
+        ("lock", _) => format!("changed the lock of meeting {meeting}"),
+        ("mute", "") => format!("muted everyone in meeting {meeting}"),
+        ("mute", who) => format!("muted {who} in meeting {meeting}"),
+        ("admit", "") => format!("admitted everyone waiting for meeting {meeting}"),
+        ("admit", who) => format!("admitted {who} to meeting {meeting}"),
+        ("deny", who) => format!("turned {who} away from meeting {meeting}"),
+        ("make_host", who) => format!("made {who} the host of meeting {meeting}"),
+        (other, "") => format!("used host control '{other}' in meeting {meeting}"),
+        (other, who) => format!("used host control '{other}' on {who} in meeting {meeting}"),
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +284,20 @@ mod tests {
         assert_eq!(
             sentence(&locked),
             "Ada Lovelace was locked out after 5 failed logins at 14:30 UTC on 2026-11-24"
+        );
+        let expel = NewAuditEvent {
+            action: "meeting.host_action".into(),
+            target_id: Some("4821937650".into()),
+            target_label: Some("4821937650".into()),
+            detail: serde_json::json!({"action": "expel", "target_name": "Bo"}),
+            ..locked.clone()
+        };
+        assert_eq!(
+            sentence(&NewAuditEvent {
+                actor_company: Some("Analytical Engines".into()),
+                ..expel
+            }),
+            "Ada Lovelace (Analytical Engines) expelled Bo from meeting 4821937650 at 14:30 UTC on 2026-11-24"
         );
     }
 }

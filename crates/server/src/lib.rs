@@ -15,6 +15,9 @@
 //! - `oauth`: API clients (client secrets, `private_key_jwt` assertions,
 //!   registered keys and `jwks_uri` fetching, scopes).
 //! - `webhooks`: signed event delivery from a durable queue.
+//! - `meeting_events`: the router's reports of what happens in meetings
+//!   (joins, leaves, host actions, start and end) turned into audit records
+//!   and webhooks.
 //! - Policy: `audit` (the audit trail and its sentences), `rate_limit`
 //!   (login and passcode attempt limits).
 //! - Tokens: `access_token` (API bearer tokens), `join_token` (router
@@ -47,6 +50,7 @@ mod error;
 mod https;
 mod ids;
 mod join_token;
+mod meeting_events;
 mod oauth;
 mod password;
 mod rate_limit;

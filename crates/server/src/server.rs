@@ -16,6 +16,7 @@ use crate::config::ServerConfig;
 use crate::data_dir::ensure_dir;
 use crate::error::ServerError;
 use crate::https::HttpsServer;
+use crate::meeting_events;
 use crate::password::PasswordHasher;
 use crate::rate_limit::{FailureLimiter, RateLimiter};
 use crate::routes::{self, AppState, RouterInfo};
@@ -37,6 +38,10 @@ const PASSCODE_WINDOW_SECS: u64 = 5 * 60;
 /// client (or someone posing as one) to make us hammer a URL.
 const JWKS_REFRESHES_PER_MINUTE: u32 = 3;
 
+/// How long shutdown waits for the meeting-events task to record what the
+/// router reported last.
+const EVENTS_DRAIN: Duration = Duration::from_secs(2);
+
 /// The ALPN protocol of the HTTPS API.
 const HTTP_ALPN: &[u8] = b"http/1.1";
 
@@ -53,6 +58,8 @@ pub struct RunningServer {
     router: RouterHandle,
     store: Store,
     webhook_worker: Worker,
+    /// Turns the router's meeting events into audit records and webhooks.
+    meeting_events: tokio::task::JoinHandle<()>,
 }
 
 /// Starts the web service and the router in this process.
@@ -113,12 +120,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     token_verifier
         .add_jwks(&signing_key.jwks().to_string())
         .map_err(|e| ServerError::Router(e.to_string()))?;
+    let (events_tx, events_rx) = tokio::sync::mpsc::channel(meeting_events::EVENT_QUEUE);
     let router = confer_router::start(RouterConfig {
         quic_listen: SocketAddr::new(ip, config.quic_port),
         tls_listen: SocketAddr::new(ip, config.tls_port),
         cert_chain: identity.cert_chain,
         private_key: identity.key,
         token_verifier,
+        events: Some(events_tx),
     })
     .await
     .map_err(|e| ServerError::Router(e.to_string()))?;
@@ -137,6 +146,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         webhook_wake.clone(),
         config.webhook_retry_base,
     );
+    let meeting_events = meeting_events::spawn(store.clone(), webhook_wake.clone(), events_rx);
     let state = AppState {
         store: store.clone(),
         signing_key,
@@ -176,6 +186,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         router,
         store,
         webhook_worker,
+        meeting_events,
     })
 }
 
@@ -256,6 +267,16 @@ impl RunningServer {
     pub async fn shutdown(self) {
         self.https.shutdown().await;
         self.router.shutdown().await;
+        // The router is gone, so the events channel drains and the task
+        // ends; a connection task still holding the router state could keep
+        // it open, hence the bound.
+        let mut meeting_events = self.meeting_events;
+        if tokio::time::timeout(EVENTS_DRAIN, &mut meeting_events)
+            .await
+            .is_err()
+        {
+            meeting_events.abort();
+        }
         self.webhook_worker.shutdown().await;
         self.store.close().await;
         tracing::info!("confer-server stopped");

@@ -36,6 +36,19 @@ pub(crate) struct Participant {
     pub(crate) may_record: bool,
 }
 
+impl Participant {
+    /// How events name them.
+    pub(crate) fn event_participant(&self) -> super::event::EventParticipant {
+        super::event::EventParticipant {
+            participant_id: self.entry.participant_id,
+            sub: self.sub.clone(),
+            name: self.entry.name.clone(),
+            org: self.entry.org.clone(),
+            guest: self.entry.guest,
+        }
+    }
+}
+
 /// Someone held before entering.
 #[derive(Debug)]
 pub(crate) struct Waiter {
@@ -128,6 +141,9 @@ pub(crate) struct Meeting {
     pub(crate) hostless_since: Option<Instant>,
     /// Whether the "ending soon" warning for the current hostless stretch went out.
     pub(crate) hostless_warned: bool,
+    /// Whether anyone was admitted yet (the meeting has started, so its
+    /// end is reported too).
+    pub(crate) started: bool,
 }
 
 impl Meeting {
@@ -145,6 +161,7 @@ impl Meeting {
             host_org: None,
             hostless_since: None,
             hostless_warned: false,
+            started: false,
         }
     }
 

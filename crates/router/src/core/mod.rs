@@ -11,9 +11,12 @@
 //! - [`ControlInput`]: control messages as the core takes them, with the
 //!   join token already verified by the driver.
 //! - [`Output`]: what the core asks the driver to send or close.
+//! - [`RouterEvent`]: what happened in meetings (start, end, joins, leaves,
+//!   host actions), for observers such as the web service's audit trail.
 //! - [`RouterStats`] and [`CoreConfig`]: counters and tunables.
 
 mod config;
+mod event;
 mod input;
 mod meeting;
 mod output;
@@ -26,6 +29,7 @@ mod stats;
 mod tests;
 
 pub use config::CoreConfig;
+pub use event::{EventParticipant, MeetingEndReason, RouterEvent};
 pub use input::ControlInput;
 pub use output::{CloseReason, ConnectionId, Output, Recipients};
 pub use router::Router;

@@ -2,13 +2,15 @@
 //!
 //! The decisions too long to sit inline live beside it: admission in
 //! `join`, chat relaying in `chat`, host actions in `host_controls`,
-//! participants' own controls in `self_controls`, and the waiting room,
+//! participants' own controls in `self_controls`, the event queue for
+//! observers in `reporting`, and the waiting room,
 //! the host role's hand-over and the hostless-meeting rule in
 //! `waiting_room`.
 
 mod chat;
 mod host_controls;
 mod join;
+mod reporting;
 mod self_controls;
 mod waiting_room;
 
@@ -23,6 +25,7 @@ use confer_wire::host::MeetingEvent;
 use confer_wire::ids::{MeetingId, ParticipantId, Role, participant_of_ssrc};
 
 use super::config::CoreConfig;
+use super::event::{MeetingEndReason, RouterEvent};
 use super::input::ControlInput;
 use super::meeting::Meeting;
 use super::output::{CloseReason, ConnectionId, Output};
@@ -47,6 +50,9 @@ use super::stats::RouterStats;
 ///    at (or after) that instant call [`Router::handle_timeout`], then drain
 ///    the outputs again. Recheck the deadline after every input: a new
 ///    connection can bring it forward.
+/// 5. Optionally drain [`Router::poll_event`] to learn what happened in
+///    meetings ([`RouterEvent`]); undrained events are bounded and the
+///    oldest dropped.
 ///
 /// Every input carries `now`, the time it happened on a monotonic clock;
 /// the router never reads a clock itself, so tests drive it with a virtual
@@ -80,6 +86,8 @@ pub struct Router {
     now: Instant,
     /// Outputs not yet polled.
     outputs: VecDeque<Output>,
+    /// Events not yet polled (at most `MAX_PENDING_EVENTS`).
+    events: VecDeque<RouterEvent>,
     /// The id the next connection gets.
     next_conn: u64,
     /// Counters.
@@ -130,6 +138,7 @@ impl Router {
             meeting_timers: BinaryHeap::new(),
             now: Instant::now(),
             outputs: VecDeque::new(),
+            events: VecDeque::new(),
             next_conn: 1,
             stats: RouterStats::default(),
         }
@@ -520,6 +529,12 @@ impl Router {
             return;
         };
         let gone = m.remove(participant);
+        let left = gone.as_ref().map(|p| RouterEvent::ParticipantLeft {
+            meeting_id: meeting,
+            participant: p.event_participant(),
+            role: p.entry.role,
+            reason,
+        });
         for &other in m.members() {
             self.outputs.push_back(Output::Control {
                 to: other,
@@ -528,6 +543,9 @@ impl Router {
                     reason,
                 },
             });
+        }
+        if let Some(left) = left {
+            self.emit(left);
         }
         if gone.is_some_and(|p| p.entry.role == Role::Host) && reason != LeaveReason::Ended {
             self.pass_host_role(meeting, participant);
@@ -538,8 +556,13 @@ impl Router {
 
     /// Drops a meeting nobody is in or waiting for.
     fn drop_if_empty(&mut self, meeting: MeetingId) {
-        if self.meetings.get(&meeting).is_some_and(Meeting::is_empty) {
-            self.meetings.remove(&meeting);
+        if self.meetings.get(&meeting).is_some_and(Meeting::is_empty)
+            && self.meetings.remove(&meeting).is_some_and(|m| m.started)
+        {
+            self.emit(RouterEvent::MeetingEnded {
+                meeting_id: meeting,
+                reason: MeetingEndReason::Empty,
+            });
         }
     }
 

@@ -25,6 +25,10 @@ pub struct RouterStats {
     pub host_actions: u64,
     /// Host and self actions refused as `not_allowed`.
     pub host_actions_refused: u64,
+    /// [`RouterEvent`](crate::core::RouterEvent)s dropped: by the core
+    /// when nobody drained its event queue, or by the driver when the
+    /// event sink was full or closed.
+    pub events_dropped: u64,
     /// Media packets accepted from a sender and handed on for forwarding.
     pub media_forwarded: u64,
     /// Copies of media packets handed to the driver: each forwarded packet

@@ -7,7 +7,9 @@
 //! mutex (`shared`), held only for the few microseconds an input takes,
 //! and every output is dispatched without waiting: media to a full queue is
 //! dropped, a client whose control queue overflows is disconnected, so a
-//! slow client never holds up anyone else.
+//! slow client never holds up anyone else. The core's meeting events go
+//! the same way to the optional sink in [`RouterConfig::events`]
+//! (`try_send`; dropped and counted when it is full).
 
 mod conn;
 mod quic;
@@ -21,9 +23,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::core::CoreConfig;
+use crate::core::{CoreConfig, RouterEvent};
 use crate::{JoinTokenVerifier, RouterError, RouterStats};
 
 use self::shared::Shared;
@@ -45,6 +48,32 @@ pub struct RouterConfig {
     /// Verifies join tokens; keep its keys current through
     /// [`RouterHandle::token_verifier`].
     pub token_verifier: JoinTokenVerifier,
+    /// Where to send what happens in meetings ([`RouterEvent`]), for an
+    /// audit trail or webhooks; `None` to not report them. The router never
+    /// waits for this channel: when it is full, events are dropped and
+    /// counted in [`RouterStats::events_dropped`], so size it for bursts.
+    pub events: Option<mpsc::Sender<RouterEvent>>,
+}
+
+impl RouterConfig {
+    /// A configuration with no event sink (`events: None`); set the field
+    /// afterwards to observe meetings.
+    pub fn new(
+        quic_listen: SocketAddr,
+        tls_listen: SocketAddr,
+        cert_chain: Vec<CertificateDer<'static>>,
+        private_key: PrivateKeyDer<'static>,
+        token_verifier: JoinTokenVerifier,
+    ) -> Self {
+        Self {
+            quic_listen,
+            tls_listen,
+            cert_chain,
+            private_key,
+            token_verifier,
+            events: None,
+        }
+    }
 }
 
 impl fmt::Debug for RouterConfig {
@@ -58,6 +87,7 @@ impl fmt::Debug for RouterConfig {
                 &format_args!("{} certificate(s)", self.cert_chain.len()),
             )
             .field("token_verifier", &self.token_verifier)
+            .field("events", &self.events.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +130,7 @@ pub(crate) async fn start_with(
         cert_chain,
         private_key,
         token_verifier,
+        events,
     } = config;
     let quic_config = crate::tls::quic_server_config(cert_chain.clone(), private_key.clone_key())?;
     let tls_config = Arc::new(crate::tls::server_config(
@@ -122,7 +153,7 @@ pub(crate) async fn start_with(
         })?;
     let tls_addr = listener.local_addr()?;
 
-    let shared = Shared::new(core, Arc::new(RwLock::new(token_verifier)));
+    let shared = Shared::new(core, Arc::new(RwLock::new(token_verifier)), events);
     let mut tasks = JoinSet::new();
     tasks.spawn(timer::run(Arc::clone(&shared)));
     tasks.spawn(quic::accept_loop(Arc::clone(&shared), endpoint.clone()));

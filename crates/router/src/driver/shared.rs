@@ -15,7 +15,9 @@ use confer_wire::frame::{FrameKind, frame_bytes};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::AbortHandle;
 
-use crate::core::{CloseReason, ConnectionId, ControlInput, CoreConfig, Output, Router};
+use crate::core::{
+    CloseReason, ConnectionId, ControlInput, CoreConfig, Output, Router, RouterEvent,
+};
 use crate::{JoinTokenVerifier, RouterStats};
 
 /// Control messages one connection may have queued before the router gives
@@ -78,11 +80,19 @@ struct Inner {
     /// Connections to disconnect once the current dispatch is done (slow
     /// or vanished clients found while dispatching).
     evicted: Vec<ConnectionId>,
+    /// Where meeting events go, if anyone listens.
+    events: Option<mpsc::Sender<RouterEvent>>,
+    /// Events not delivered because the sink was full or closed.
+    events_dropped: u64,
 }
 
 impl Shared {
     /// Shared state around a fresh core.
-    pub(super) fn new(core: CoreConfig, verifier: Arc<RwLock<JoinTokenVerifier>>) -> Arc<Self> {
+    pub(super) fn new(
+        core: CoreConfig,
+        verifier: Arc<RwLock<JoinTokenVerifier>>,
+        events: Option<mpsc::Sender<RouterEvent>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner {
                 router: Router::new(core),
@@ -92,6 +102,8 @@ impl Shared {
                 slow_clients_disconnected: 0,
                 media_datagram_fallbacks: 0,
                 evicted: Vec::new(),
+                events,
+                events_dropped: 0,
             }),
             verifier,
             timer_wake: Notify::new(),
@@ -184,6 +196,7 @@ impl Shared {
         stats.media_dropped_queue_full = inner.media_dropped_queue_full;
         stats.slow_clients_disconnected = inner.slow_clients_disconnected;
         stats.media_datagram_fallbacks = inner.media_datagram_fallbacks;
+        stats.events_dropped += inner.events_dropped;
         stats
     }
 
@@ -204,6 +217,7 @@ impl Inner {
             while let Some(output) = self.router.poll_output() {
                 self.carry_out(output);
             }
+            self.deliver_events();
             if self.evicted.is_empty() {
                 return;
             }
@@ -268,6 +282,19 @@ impl Inner {
                 {
                     outbox.writer.abort();
                 }
+            }
+        }
+    }
+
+    /// Hands the core's events to the sink without waiting: an observer
+    /// that falls behind loses events (counted), never slows the meetings.
+    fn deliver_events(&mut self) {
+        while let Some(event) = self.router.poll_event() {
+            let Some(sink) = &self.events else {
+                continue;
+            };
+            if sink.try_send(event).is_err() {
+                self.events_dropped += 1;
             }
         }
     }

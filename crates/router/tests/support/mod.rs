@@ -120,6 +120,7 @@ impl TestRouter {
             cert_chain: vec![cert.clone()],
             private_key: key,
             token_verifier,
+            events: None,
         })
         .await
         .unwrap();

@@ -8,6 +8,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub(crate) mod https_stub;
+pub(crate) mod webhook_receiver;
 
 use std::path::Path;
 

@@ -13,6 +13,7 @@ use confer_wire::host::{
 use confer_wire::ids::{MeetingId, ParticipantId, Role};
 
 use super::Router;
+use crate::core::event::{EventParticipant, MeetingEndReason, RouterEvent};
 use crate::core::meeting::Meeting;
 use crate::core::output::{CloseReason, ConnectionId, Output};
 use crate::core::permissions::{check_host_action, present_target};
@@ -64,11 +65,22 @@ impl Router {
             let message = format!("{}: {why}", action.name());
             return self.reject(conn, ErrorCode::NotAllowed, message);
         }
+        // Named before `apply`, which may remove the target.
+        let actor_named = meeting.get(actor).map(|p| p.event_participant());
+        let target_named = event_target(meeting, &action);
         let effects = match apply(meeting, actor, &action) {
             Ok(effects) => effects,
             Err((code, message)) => return self.reject(conn, code, message),
         };
         self.stats.host_actions += 1;
+        if let Some(actor) = actor_named {
+            self.emit(RouterEvent::HostAction {
+                meeting_id,
+                actor,
+                target: target_named,
+                action: action.clone(),
+            });
+        }
         self.announce_event(meeting_id, Some(actor), MeetingEvent::HostAction(action));
         self.announce_updates(meeting_id, &effects.updated);
         for id in effects.expel {
@@ -85,7 +97,7 @@ impl Router {
         }
         self.refresh_hostless(meeting_id);
         if effects.end {
-            self.end_meeting(meeting_id);
+            self.end_meeting(meeting_id, MeetingEndReason::EndedByHost);
         }
     }
 
@@ -105,6 +117,36 @@ impl Router {
             conn,
             reason: CloseReason::Expelled,
         });
+    }
+}
+
+/// The one participant an action names, in the meeting or its waiting
+/// room, as events name them.
+fn event_target(meeting: &Meeting, action: &HostAction) -> Option<EventParticipant> {
+    let id = match action {
+        HostAction::Admit {
+            participant_id: Some(id),
+        }
+        | HostAction::Deny { participant_id: id } => *id,
+        HostAction::AllowRejoin { participant_id } => {
+            let sub = meeting.expelled_ids.get(participant_id)?;
+            return Some(EventParticipant {
+                participant_id: *participant_id,
+                sub: sub.clone(),
+                // Only the user is remembered after an expulsion.
+                name: String::new(),
+                org: None,
+                guest: false,
+            });
+        }
+        other => present_target(other)?,
+    };
+    match meeting.get(id) {
+        Some(p) => Some(p.event_participant()),
+        None => meeting
+            .waiting
+            .get(&id)
+            .map(|w| w.participant.event_participant()),
     }
 }
 

@@ -11,6 +11,7 @@ use confer_wire::ids::{MeetingId, Role};
 use confer_wire::token::JoinClaims;
 
 use super::{ConnState, Router};
+use crate::core::event::RouterEvent;
 use crate::core::meeting::{Full, Meeting, Participant};
 use crate::core::output::{ConnectionId, Output};
 use crate::join_token::TokenError;
@@ -149,6 +150,8 @@ impl Router {
                 }
             }
         }
+        let joined = joiner.event_participant();
+        let first = !std::mem::replace(&mut meeting.started, true);
         meeting.insert(joiner);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.state = ConnState::Joined {
@@ -157,7 +160,21 @@ impl Router {
             };
         }
         self.stats.joins_admitted += 1;
+        if first {
+            self.emit(RouterEvent::MeetingStarted {
+                meeting_id,
+                first: joined.clone(),
+            });
+        }
+        self.emit(RouterEvent::ParticipantJoined {
+            meeting_id,
+            participant: joined,
+            role,
+        });
 
+        let Some(meeting) = self.meetings.get(&meeting_id) else {
+            return;
+        };
         let roster = meeting.roster();
         let me = meeting.entry(participant).cloned();
         self.outputs.push_back(Output::Control {

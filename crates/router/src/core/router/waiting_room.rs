@@ -20,6 +20,7 @@ use confer_wire::host::{MeetingEvent, WaitReason};
 use confer_wire::ids::{MeetingId, ParticipantId, Role};
 
 use super::{ConnState, Router};
+use crate::core::event::{MeetingEndReason, RouterEvent};
 use crate::core::meeting::{Participant, Waiter};
 use crate::core::output::{CloseReason, Output};
 
@@ -219,7 +220,7 @@ impl Router {
             let end_at = since + self.config.hostless_limit;
             let warn_at = end_at - self.config.hostless_warning.min(self.config.hostless_limit);
             if now >= end_at {
-                self.end_meeting(meeting_id);
+                self.end_meeting(meeting_id, MeetingEndReason::Hostless);
             } else if now >= warn_at && !meeting.hostless_warned {
                 meeting.hostless_warned = true;
                 self.meeting_timers.push(Reverse((end_at, meeting_id)));
@@ -238,10 +239,24 @@ impl Router {
 
     /// Ends a meeting: everyone in it or waiting for it is told `ended` and
     /// disconnected, and the meeting is forgotten.
-    pub(super) fn end_meeting(&mut self, meeting_id: MeetingId) {
+    pub(super) fn end_meeting(&mut self, meeting_id: MeetingId, why: MeetingEndReason) {
         let Some(meeting) = self.meetings.remove(&meeting_id) else {
             return;
         };
+        for p in meeting.participants() {
+            self.emit(RouterEvent::ParticipantLeft {
+                meeting_id,
+                participant: p.event_participant(),
+                role: p.entry.role,
+                reason: LeaveReason::Ended,
+            });
+        }
+        if meeting.started {
+            self.emit(RouterEvent::MeetingEnded {
+                meeting_id,
+                reason: why,
+            });
+        }
         let conns = meeting
             .participants()
             .map(|p| p.conn)

@@ -193,6 +193,7 @@ mod liveness;
 mod media;
 mod random;
 mod roles;
+mod router_events;
 mod waiting_room;
 
 /// The roster entry of `id` in the latest `participant_updated` to `conn`.
