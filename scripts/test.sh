@@ -45,5 +45,6 @@ fi
 step "server tests on PostgreSQL"
 eval "$(bash scripts/start-postgres.sh)"
 trap 'bash scripts/start-postgres.sh --stop >/dev/null 2>&1 || true' EXIT
-cargo nextest run -p confer-server --locked --no-fail-fast
+# Filter the workspace run (rather than -p) so the artifacts built above are reused.
+cargo nextest run --workspace --locked --no-fail-fast -E "package(confer-server)"
 step "done"
