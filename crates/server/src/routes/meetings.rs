@@ -205,6 +205,25 @@ async fn hash_passcode(
     }
 }
 
+/// Records `action` on `meeting`, done by `user`, in the user's organisation's audit trail.
+async fn audit_meeting(
+    state: &AppState,
+    user: &User,
+    action: &str,
+    meeting: &Meeting,
+) -> Result<(), ApiError> {
+    audit::record(
+        &state.store,
+        &user.org_id,
+        &Actor::user(user),
+        action,
+        Some(meeting_target(meeting)),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(())
+}
+
 fn meeting_target(meeting: &Meeting) -> Target {
     Target {
         kind: "meeting",
@@ -246,15 +265,7 @@ pub(super) async fn create(
             now_unix(),
         )
         .await?;
-    audit::record(
-        &state.store,
-        &user.org_id,
-        &Actor::user(&user),
-        "meeting.created",
-        Some(meeting_target(&meeting)),
-        serde_json::json!({}),
-    )
-    .await?;
+    audit_meeting(&state, &user, "meeting.created", &meeting).await?;
     tracing::info!(meeting_id = meeting.id, host = %user.id, "meeting created");
     Ok((
         StatusCode::CREATED,
@@ -356,15 +367,7 @@ pub(super) async fn edit(
     if !state.store.update_meeting(&meeting, now_unix()).await? {
         return Err(ApiError::meeting_not_found());
     }
-    audit::record(
-        &state.store,
-        &user.org_id,
-        &Actor::user(&user),
-        "meeting.updated",
-        Some(meeting_target(&meeting)),
-        serde_json::json!({}),
-    )
-    .await?;
+    audit_meeting(&state, &user, "meeting.updated", &meeting).await?;
     Ok(Json(MeetingView::new(meeting, &state.issuer)))
 }
 
@@ -378,15 +381,7 @@ pub(super) async fn delete(
     if !state.store.delete_meeting(&user.org_id, meeting.id).await? {
         return Err(ApiError::meeting_not_found());
     }
-    audit::record(
-        &state.store,
-        &user.org_id,
-        &Actor::user(&user),
-        "meeting.deleted",
-        Some(meeting_target(&meeting)),
-        serde_json::json!({}),
-    )
-    .await?;
+    audit_meeting(&state, &user, "meeting.deleted", &meeting).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
