@@ -54,6 +54,53 @@ pub fn track_of_ssrc(ssrc: u32) -> u8 {
     (ssrc & 0xff) as u8
 }
 
+/// The fixed track numbers of a participant's media (the low byte of its
+/// SSRCs). The router reads them to enforce host controls (a muted
+/// participant's audio track is not forwarded; a stopped video or share is
+/// not either) and to forward one simulcast layer per receiver, so every
+/// client must use this layout.
+pub mod track {
+    /// Microphone audio (Opus). The codec-less synthetic test stream uses it too.
+    pub const AUDIO: u8 = 0;
+    /// The first camera video track: simulcast layer `n` (0 = lowest) is
+    /// track `VIDEO_BASE + n`.
+    pub const VIDEO_BASE: u8 = 1;
+    /// How many simulcast layers a camera may send.
+    pub const VIDEO_LAYERS: u8 = 3;
+    /// Screen share video (one layer, screen-content mode).
+    pub const SCREEN: u8 = 4;
+}
+
+/// What a track number carries (see [`track`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackKind {
+    /// Microphone audio.
+    Audio,
+    /// Camera video, simulcast layer `layer` (0 = lowest resolution).
+    Video {
+        /// The simulcast layer.
+        layer: u8,
+    },
+    /// Screen share.
+    Screen,
+    /// A track number outside the layout; the router drops its packets.
+    Unknown,
+}
+
+/// The kind of media a track number carries.
+pub fn track_kind(track_number: u8) -> TrackKind {
+    match track_number {
+        track::AUDIO => TrackKind::Audio,
+        t if (track::VIDEO_BASE..track::VIDEO_BASE + track::VIDEO_LAYERS).contains(&t) => {
+            TrackKind::Video {
+                layer: t - track::VIDEO_BASE,
+            }
+        }
+        track::SCREEN => TrackKind::Screen,
+        _ => TrackKind::Unknown,
+    }
+}
+
 /// A participant's role in a meeting. It comes only from the verified join
 /// token (and later from host actions the router has checked), never from a
 /// client's say-so.
@@ -103,5 +150,15 @@ mod tests {
         let ssrc = ssrc_for(p, 7);
         assert_eq!(participant_of_ssrc(ssrc), p);
         assert_eq!(track_of_ssrc(ssrc), 7);
+    }
+
+    #[test]
+    fn track_layout_names_every_kind() {
+        assert_eq!(track_kind(track::AUDIO), TrackKind::Audio);
+        assert_eq!(track_kind(1), TrackKind::Video { layer: 0 });
+        assert_eq!(track_kind(3), TrackKind::Video { layer: 2 });
+        assert_eq!(track_kind(track::SCREEN), TrackKind::Screen);
+        assert_eq!(track_kind(5), TrackKind::Unknown);
+        assert_eq!(track_kind(255), TrackKind::Unknown);
     }
 }

@@ -33,6 +33,7 @@
 
 mod config;
 mod controls;
+mod frame_crypto;
 mod inspect;
 mod output;
 mod roster;
