@@ -8,13 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config ca-certificates cmake libclang-dev nasm
-  libwebkit2gtk-4.1-dev libasound2-dev libpipewire-0.3-dev libwayland-dev libgbm-dev libdbus-1-dev)
+  libwebkit2gtk-4.1-dev libasound2-dev libpipewire-0.3-dev libwayland-dev libgbm-dev libdbus-1-dev libwebrtc-audio-processing-dev)
 # Test packages: a screen (Xvfb) and WebDriver for the real app, a private
 # PulseAudio for the microphone tests, ffmpeg as an independent decoder,
 # gnome-keyring on a D-Bus session for the real Secret Service, PostgreSQL
 # for the store tests, Python for an independent HMAC check of webhooks.
-TEST_PKGS=(xvfb xauth x11-xserver-utils webkit2gtk-driver openssl curl ffmpeg pulseaudio pulseaudio-utils
-  gnome-keyring dbus-daemon dbus-bin postgresql python3)
+TEST_PKGS=(xvfb xauth x11-xserver-utils x11-utils webkit2gtk-driver openssl curl ffmpeg pulseaudio pulseaudio-utils
+  gnome-keyring dbus-daemon dbus-bin postgresql python3 python3-venv)
 RUN_PKGS=(nodejs npm)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -50,4 +50,9 @@ fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   echo "install-deps: installing the UI's npm packages"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The real OpenID provider the SSO tests sign in against (npm `oidc-provider`).
+if [ ! -d tests/oidc-provider/node_modules ] || [ tests/oidc-provider/package-lock.json -nt tests/oidc-provider/node_modules/.package-lock.json ]; then
+  echo "install-deps: installing the test OpenID provider's npm packages"
+  (cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
 fi

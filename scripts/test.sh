@@ -26,17 +26,22 @@ bash scripts/check-deps.sh
 step "build binaries used by the whole-system tests"
 cargo build --workspace --bins --locked
 
+step "API schema conformance (schemathesis against /openapi.json)"
+bash scripts/schemathesis.sh
+
 step "tests"
 # The e2e tests use the real Secret Service: gnome-keyring on a private D-Bus
 # session (the password only unlocks this throwaway keyring). Xvfb gives the
 # desktop-app and screen-capture tests a screen. With both present those tests
 # must run, not skip.
 export CONFER_REQUIRE_KEYRING=1
+export CONFER_REQUIRE_SSO=1
 run_tests() {
   dbus-run-session -- sh -c 'printf ci-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$@"' sh "$@"
 }
 if command -v xvfb-run >/dev/null; then
   export CONFER_REQUIRE_DESKTOP_SMOKE=1
+  export CONFER_REQUIRE_DESKTOP_VIDEO=1
   run_tests xvfb-run -a -s "-screen 0 1280x800x24" cargo nextest run --workspace --locked --no-fail-fast
 else
   run_tests cargo nextest run --workspace --locked --no-fail-fast

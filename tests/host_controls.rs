@@ -268,10 +268,201 @@ async fn a_participant_is_refused_every_host_action() {
             {
                 break;
             }
-            Some(ServerMessage::ParticipantJoined { .. }) => {}
+            // Joins (and the media keys they rotate) are not host actions.
+            Some(ServerMessage::ParticipantJoined { .. } | ServerMessage::MediaKey(_)) => {}
             other => panic!("the host heard something: {other:?}"),
         }
     }
+}
+
+/// Reads `member`'s messages until their roster entry for `id` satisfies `want`.
+async fn entry_until(
+    member: &mut Member,
+    id: ParticipantId,
+    what: &str,
+    want: impl Fn(&confer_wire::control::RosterEntry) -> bool,
+) {
+    member
+        .until(what, |m| {
+            matches!(m, ServerMessage::ParticipantUpdated { participant }
+                if participant.participant_id == id && want(participant))
+        })
+        .await;
+}
+
+/// The controls not covered above, one after another in one meeting over
+/// the real server and router: each takes effect for whom it concerns,
+/// everyone hears of it, the participant's own attempts the new rules
+/// forbid are refused, and a late joiner is told the rules as they stand.
+#[tokio::test]
+async fn every_other_control_takes_effect_and_everyone_hears_of_it() {
+    let m = meeting().await;
+    let mut host = m.host().await;
+    let mut bo = m.guest("Bo").await;
+    let mut cy = m.guest("Cy").await;
+    let (bo_id, cy_id) = (bo.id, cy.id);
+    let everyone_hears = async |members: &mut [&mut Member], name: &str| {
+        for member in members.iter_mut() {
+            member.event(name).await;
+        }
+    };
+
+    // Bo starts video, raises a hand and shares; Cy mutes herself.
+    for message in [
+        ClientMessage::SetVideo { on: true },
+        ClientMessage::SetHand { raised: true },
+        ClientMessage::SetShare {
+            state: confer_wire::host::ShareState::On,
+        },
+    ] {
+        bo.client.send(&message).await;
+    }
+    cy.client
+        .send(&ClientMessage::SetAudio { muted: true })
+        .await;
+    entry_until(&mut host, bo_id, "Bo sharing", |e| {
+        e.video && e.hand_raised && e.sharing == confer_wire::host::ShareState::On
+    })
+    .await;
+
+    host.act(HostAction::AskUnmute {
+        participant_id: cy_id,
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "ask_unmute").await;
+
+    host.act(HostAction::StopVideo {
+        participant_id: None,
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "stop_video").await;
+    entry_until(&mut cy, bo_id, "Bo's video off", |e| !e.video).await;
+
+    host.act(HostAction::LowerHand {
+        participant_id: Some(bo_id),
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "lower_hand").await;
+    entry_until(&mut cy, bo_id, "Bo's hand down", |e| !e.hand_raised).await;
+
+    host.act(HostAction::StopShare {
+        participant_id: bo_id,
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "stop_share").await;
+    entry_until(&mut cy, bo_id, "Bo's share stopped", |e| {
+        e.sharing == confer_wire::host::ShareState::Off
+    })
+    .await;
+
+    host.act(HostAction::Rename {
+        participant_id: bo_id,
+        name: "Bob".into(),
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "rename").await;
+    entry_until(&mut cy, bo_id, "Bo renamed", |e| e.name == "Bob").await;
+
+    // Rules participants must then keep.
+    host.act(HostAction::SetChat {
+        chat: confer_wire::host::ChatPolicy::Nobody,
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "set_chat").await;
+    bo.client
+        .send(&ClientMessage::Chat {
+            to: None,
+            text: "anyone?".into(),
+        })
+        .await;
+    bo.refused().await;
+
+    host.act(HostAction::SetScreenShare {
+        share: confer_wire::host::SharePolicy::HostOnly,
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "set_screen_share").await;
+    bo.client
+        .send(&ClientMessage::SetShare {
+            state: confer_wire::host::ShareState::On,
+        })
+        .await;
+    bo.refused().await;
+
+    host.act(HostAction::Allow {
+        permission: Permission::UnmuteSelf,
+        allowed: false,
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "allow").await;
+    cy.client
+        .send(&ClientMessage::SetAudio { muted: false })
+        .await;
+    cy.refused().await;
+
+    // Recording: Cy may not until the host allows her.
+    cy.client
+        .send(&ClientMessage::SetRecording { on: true })
+        .await;
+    cy.refused().await;
+    host.act(HostAction::SetRecording {
+        participant_id: Some(cy_id),
+        allowed: true,
+    })
+    .await;
+    everyone_hears(&mut [&mut host, &mut bo, &mut cy], "set_recording").await;
+    cy.client
+        .send(&ClientMessage::SetRecording { on: true })
+        .await;
+    entry_until(&mut bo, cy_id, "Cy recording", |e| e.recording).await;
+
+    // A late joiner is told the rules as they stand.
+    let token = m.token(None, "Late").await;
+    let (_late, answer) = m.connect(&token).await;
+    let Some(ServerMessage::Joined { settings, .. }) = answer else {
+        panic!("Late not admitted: {answer:?}");
+    };
+    assert_eq!(settings.chat, confer_wire::host::ChatPolicy::Nobody);
+    assert_eq!(settings.share, confer_wire::host::SharePolicy::HostOnly);
+    assert!(!settings.unmute_self && settings.start_video && !settings.locked);
+}
+
+/// Asks for join tokens until the answer has `status`: the web service
+/// learns of an expulsion from the router's report, a moment after the
+/// router acts. Returns the body.
+async fn token_until(
+    m: &Meeting,
+    bearer: Option<&str>,
+    name: &str,
+    status: u16,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + SOON;
+    loop {
+        let (got, body) = m
+            .api
+            .join_token(bearer, m.id, serde_json::json!({"display_name": name}))
+            .await;
+        if got == status {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "join token for {name}: still {got} {body}, not {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether `answer` is the router's fatal `expelled` refusal.
+fn expelled(answer: &Option<ServerMessage>) -> bool {
+    matches!(
+        answer,
+        Some(ServerMessage::Error {
+            code: ErrorCode::Expelled,
+            fatal: true,
+            ..
+        })
+    )
 }
 
 #[tokio::test]
@@ -280,31 +471,55 @@ async fn an_expelled_user_cannot_rejoin_with_a_fresh_token() {
     let mut host = m.host().await;
     let bo_bearer = m.api.sign_up("bo@example.com", "Bo", PASSWORD).await;
     let mut bo = m.join(Some(&bo_bearer), "Bo", Role::Participant).await;
+    // A token Bo fetched before being expelled.
+    let early = m.token(Some(&bo_bearer), "Bo").await;
     host.act(HostAction::Expel {
         participant_id: Some(bo.id),
     })
     .await;
     bo.removed(LeaveReason::Expelled).await;
     host.event("expel").await;
-    let token = m.token(Some(&bo_bearer), "Bo").await;
-    let (_, answer) = m.connect(&token).await;
-    assert!(
-        matches!(
-            answer,
-            Some(ServerMessage::Error {
-                code: ErrorCode::Expelled,
-                fatal: true,
-                ..
-            })
-        ),
-        "{answer:?}"
-    );
+    // The router refuses the token issued before; the web service issues
+    // no new one.
+    let (_, answer) = m.connect(&early).await;
+    assert!(expelled(&answer), "{answer:?}");
+    let refusal = token_until(&m, Some(&bo_bearer), "Bo", 403).await;
+    assert_eq!(refusal["error"], "expelled", "{refusal}");
+    // Someone else still gets in.
+    m.guest("Cy").await;
     host.act(HostAction::AllowRejoin {
         participant_id: bo.id,
     })
     .await;
     host.event("allow_rejoin").await;
+    token_until(&m, Some(&bo_bearer), "Bo", 200).await;
     m.join(Some(&bo_bearer), "Bo", Role::Participant).await;
+}
+
+#[tokio::test]
+async fn an_expelled_guest_cannot_come_back_as_a_new_guest() {
+    let m = meeting().await;
+    let mut host = m.host().await;
+    let mut mallory = m.guest("Mallory").await;
+    // A second guest token, fetched before the expulsion under another name.
+    let early = m.token(None, "Not Mallory").await;
+    host.act(HostAction::Expel {
+        participant_id: Some(mallory.id),
+    })
+    .await;
+    mallory.removed(LeaveReason::Expelled).await;
+    host.event("expel").await;
+    let (_, answer) = m.connect(&early).await;
+    assert!(expelled(&answer), "{answer:?}");
+    let refusal = token_until(&m, None, "Someone Else", 403).await;
+    assert_eq!(refusal["error"], "guests_expelled", "{refusal}");
+    // Signed-in users are not affected.
+    let di = m.api.sign_up("di@example.com", "Di", PASSWORD).await;
+    m.join(Some(&di), "Di", Role::Participant).await;
+    // The ban outlives the meeting: everyone leaves, guests are still refused.
+    host.client.send(&ClientMessage::Leave).await;
+    let refusal = token_until(&m, None, "Mallory", 403).await;
+    assert_eq!(refusal["error"], "guests_expelled", "{refusal}");
 }
 
 #[tokio::test]
@@ -460,14 +675,22 @@ fn the_cli_runs_a_script_and_reports_events_and_refusals() {
     assert!(!out.status.success());
     assert!(out.stderr.contains("line 2"), "{}", out.stderr);
 
+    // No step depends on how long anything takes: Bo tries `mute-all`,
+    // raises a hand once the router has refused it, and the host acts only
+    // once it sees that hand (however long Bo took to start and join).
     let host_script = host_home.path().join("host.script");
     std::fs::write(
         &host_script,
-        "# host\n5s chat-to \"Bo\" hello Bo\n6s mute-all\n7s lock\n9s end\n",
+        "# host\n0s wait-for hand \"Bo\"\n1s chat-to \"Bo\" hello Bo\n\
+         1s mute-all\n1s lock\n1s end\n",
     )
     .unwrap();
     let bo_script = bo_home.path().join("bo.script");
-    std::fs::write(&bo_script, "1s hand-up\n2s mute-all\n").unwrap();
+    std::fs::write(
+        &bo_script,
+        "0s mute-all\n0s wait-for refusals 1\n0s hand-up\n",
+    )
+    .unwrap();
     let host_stats = host_home.path().join("stats.json");
     let bo_stats = bo_home.path().join("stats.json");
     let mut host_child = host_cli
@@ -475,7 +698,7 @@ fn the_cli_runs_a_script_and_reports_events_and_refusals() {
             "join",
             &meeting,
             "--for",
-            "20s",
+            "60s",
             "--script",
             host_script.to_str().unwrap(),
             "--stats",
@@ -484,7 +707,6 @@ fn the_cli_runs_a_script_and_reports_events_and_refusals() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
     let mut bo_child = bo_cli
         .command(&[
             "join",
@@ -492,7 +714,7 @@ fn the_cli_runs_a_script_and_reports_events_and_refusals() {
             "--name",
             "Bo",
             "--for",
-            "20s",
+            "60s",
             "--script",
             bo_script.to_str().unwrap(),
             "--stats",

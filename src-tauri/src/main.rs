@@ -7,6 +7,12 @@
 //!
 //! - [`commands`]: the IPC commands the UI may invoke, one module per area.
 //! - [`error`]: the one error type every command returns, serialised for the UI.
+//! - [`models`]: the shapes commands take and return and the `meeting`
+//!   events; [`bindings`] generates their TypeScript (tests only).
+//! - [`meeting_events`]: session events into UI updates, in plain words.
+//! - [`state`], [`settings`], [`credentials`] (the OS keyring),
+//!   [`web_meetings`] (scheduling calls), [`meeting_link`] (join box input).
+//! - [`video`]: decoded pictures to the UI as raw bytes on an IPC channel.
 //!
 //! The window, its content security policy and the bundle live in
 //! `tauri.conf.json` at the repository root; what the window may call lives
@@ -15,8 +21,18 @@
 // Release builds on Windows must not open a console window beside the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+#[cfg(test)]
+mod bindings;
 mod commands;
+mod credentials;
 mod error;
+mod meeting_events;
+mod meeting_link;
+mod models;
+mod settings;
+mod state;
+mod video;
+mod web_meetings;
 
 use std::process::ExitCode;
 
@@ -33,6 +49,21 @@ fn main() -> ExitCode {
 /// Builds the app with its commands and runs it until the last window closes.
 fn run() -> Result<(), tauri::Error> {
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::app::app_info])
+        .manage(state::AppState::new(settings::Settings::from_env()))
+        .invoke_handler(tauri::generate_handler![
+            commands::app::app_info,
+            commands::account::auth_state,
+            commands::account::sign_in,
+            commands::account::sign_out,
+            commands::meetings::list_meetings,
+            commands::meetings::schedule_meeting,
+            commands::meetings::edit_meeting,
+            commands::meetings::delete_meeting,
+            commands::meeting_session::join_meeting,
+            commands::meeting_session::send_chat,
+            commands::meeting_session::self_control,
+            commands::meeting_session::host_control,
+            commands::meeting_session::leave_meeting,
+        ])
         .run(tauri::generate_context!())
 }

@@ -551,3 +551,57 @@ impl Api {
         .await
     }
 }
+
+/// Collects a child's output line by line as it is printed, so a test can
+/// wait for a condition ("joined meeting", "left") instead of sleeping.
+pub struct LineWatcher {
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl LineWatcher {
+    /// Starts reading `r` on a thread of its own.
+    pub fn new<R: std::io::Read + Send + 'static>(r: R) -> LineWatcher {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let into = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(r).lines() {
+                let Ok(line) = line else { break };
+                into.lock().unwrap().push(line);
+            }
+        });
+        LineWatcher { lines }
+    }
+
+    /// Waits (bounded by `limit`) until a line satisfies `pred`; panics with
+    /// everything seen so far if none does.
+    pub fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.lines.lock().unwrap().iter().any(|l| pred(l)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line {what} within {limit:?}; saw:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything read so far.
+    pub fn text(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+}
+
+/// Asks a child to stop the way a person would (SIGTERM), so it can finish
+/// cleanly (leave, write its files).
+pub fn terminate(child: &Child) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+    // SAFETY: sending a signal to a process we started and still own.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+}

@@ -1,33 +1,368 @@
 /**
- * The shapes of the desktop shell's commands, as `src-tauri/src` serialises
- * them. Keep in step with `commands/app.rs` and `error.rs`; once the command
- * set grows these are to be generated from the Rust types instead.
+ * The desktop shell's IPC contract, generated from the Rust types in
+ * `src-tauri/src` by `cargo test -p confer-desktop bindings` with
+ * UPDATE_BINDINGS=1. Do not edit by hand: the test fails when this file
+ * differs from what the Rust types generate.
  */
 
-/** What `app_info` returns (Rust: `commands::app::AppInfo`). */
-export interface AppInfo {
-  /** Product name, "Confer". */
-  name: string;
-  /** The desktop app's version, e.g. "0.1.0". */
-  version: string;
-  /** The Tauri runtime version, for bug reports. */
-  tauriVersion: string;
-  /** The operating system family: "linux", "macos" or "windows". */
-  os: string;
-}
+import type { Channel } from "@tauri-apps/api/core";
 
-/** Every kind of error a command can return (Rust: `error::ErrorKind`). */
-export type IpcErrorKind = "internal";
+export type AppInfo = { 
+/**
+ * Product name from `tauri.conf.json`.
+ */
+name: string, 
+/**
+ * The app's version (the package version in `Cargo.toml`).
+ */
+version: string, 
+/**
+ * The Tauri runtime version, for bug reports.
+ */
+tauriVersion: string, 
+/**
+ * The operating system family (`linux`, `macos`, `windows`).
+ */
+os: string, };
 
-/** The one error type every command rejects with (Rust: `error::Error`). */
-export interface IpcError {
-  kind: IpcErrorKind;
-  message: string;
-}
+export type ErrorKind = "internal" | "not_signed_in" | "invalid_input" | "unreachable" | "refused" | "not_in_meeting" | "already_in_meeting" | "keyring";
 
-/** Whether a rejected command's value is an {@link IpcError}. */
-export function isIpcError(value: unknown): value is IpcError {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v["kind"] === "string" && typeof v["message"] === "string";
+export type IpcError = { kind: ErrorKind, message: string, };
+
+export type AuthState = { 
+/**
+ * The web service the app talks to.
+ */
+serverUrl: string, 
+/**
+ * The signed-in account's email, if any.
+ */
+email: string | null, 
+/**
+ * Whether the session token is kept in the OS keyring (so the next
+ * start is signed in); false when the keyring is unavailable and the
+ * token lives only in memory.
+ */
+remembered: boolean, };
+
+export type SignInRequest = { 
+/**
+ * The account's email.
+ */
+email: string, 
+/**
+ * The account's password; never stored.
+ */
+password: string, };
+
+export type MeetingSettings = { 
+/**
+ * What the meeting is about.
+ */
+topic: string | null, 
+/**
+ * A new passcode; `None` keeps the current one when editing, and an
+ * empty string removes it.
+ */
+passcode: string | null, 
+/**
+ * Start, in seconds since the Unix epoch.
+ */
+startTime: number | null, 
+/**
+ * Planned length.
+ */
+durationMinutes: number | null, 
+/**
+ * A host admits each joiner.
+ */
+waitingRoom: boolean, 
+/**
+ * People may enter before the host arrives.
+ */
+joinBeforeHost: boolean, 
+/**
+ * Media and chat are end-to-end encrypted.
+ */
+e2e: boolean, };
+
+export type EditMeetingRequest = { 
+/**
+ * The meeting to change.
+ */
+meetingId: number, 
+/**
+ * Its new settings.
+ */
+settings: MeetingSettings, };
+
+export type ScheduledMeeting = { 
+/**
+ * The number people type to join.
+ */
+meetingId: number, 
+/**
+ * What it is about.
+ */
+topic: string | null, 
+/**
+ * Whether joining needs a passcode.
+ */
+hasPasscode: boolean, 
+/**
+ * Start, in seconds since the Unix epoch.
+ */
+startTime: number | null, 
+/**
+ * Planned length.
+ */
+durationMinutes: number | null, 
+/**
+ * A host admits each joiner.
+ */
+waitingRoom: boolean, 
+/**
+ * People may enter before the host.
+ */
+joinBeforeHost: boolean, 
+/**
+ * End-to-end encrypted.
+ */
+e2e: boolean, 
+/**
+ * The invitation link to share.
+ */
+inviteUrl: string | null, };
+
+export type JoinRequest = { 
+/**
+ * The meeting's id, or an invitation link (`https://…/invitations/CODE`
+ * or `confer://join/ID`).
+ */
+meeting: string, 
+/**
+ * The name to show; needed when not signed in.
+ */
+displayName: string | null, 
+/**
+ * The meeting's passcode, if it has one.
+ */
+passcode: string | null, };
+
+export type ParticipantRole = "host" | "co_host" | "participant";
+
+export type Participant = { 
+/**
+ * Id within the meeting.
+ */
+id: number, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Role.
+ */
+role: ParticipantRole, 
+/**
+ * Not signed in.
+ */
+guest: boolean, 
+/**
+ * From outside the host's organisation.
+ */
+external: boolean, 
+/**
+ * Microphone muted.
+ */
+muted: boolean, 
+/**
+ * Video on.
+ */
+video: boolean, 
+/**
+ * Hand raised.
+ */
+handRaised: boolean, 
+/**
+ * Sharing their screen (paused counts).
+ */
+sharing: boolean, 
+/**
+ * Recording the meeting.
+ */
+recording: boolean, };
+
+export type WaitingPerson = { 
+/**
+ * The id to admit or deny them with.
+ */
+id: number, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Not signed in.
+ */
+guest: boolean, };
+
+export type Encryption = "transport" | "end_to_end";
+
+export type EndKind = "left" | "expelled" | "ended" | "refused" | "error";
+
+export type MeetingUpdate = { "type": "connected", 
+/**
+ * `quic` or `tls`.
+ */
+transport: string, } | { "type": "waiting", 
+/**
+ * Why, in plain words.
+ */
+reason: string, } | { "type": "joined", 
+/**
+ * The meeting.
+ */
+meetingId: number, 
+/**
+ * Our id.
+ */
+selfId: number, 
+/**
+ * Everyone present, us included.
+ */
+participants: Array<Participant>, 
+/**
+ * How content is protected.
+ */
+encryption: Encryption, } | { "type": "participant", 
+/**
+ * Their roster line.
+ */
+participant: Participant, } | { "type": "participant_left", 
+/**
+ * Who.
+ */
+id: number, 
+/**
+ * Why, in plain words.
+ */
+reason: string, } | { "type": "chat", 
+/**
+ * The router's message number.
+ */
+id: number, 
+/**
+ * Sender's id.
+ */
+from: number, 
+/**
+ * Sender's name.
+ */
+fromName: string, 
+/**
+ * The one recipient of a private message.
+ */
+to: number | null, 
+/**
+ * The message.
+ */
+text: string, 
+/**
+ * Our own message, confirmed by the router.
+ */
+own: boolean, } | { "type": "waiting_room", 
+/**
+ * The people waiting.
+ */
+waiting: Array<WaitingPerson>, } | { "type": "notice", 
+/**
+ * The words.
+ */
+text: string, } | { "type": "ended", 
+/**
+ * Why, for code.
+ */
+kind: EndKind, 
+/**
+ * Why, in plain words.
+ */
+reason: string, };
+
+export type ChatRequest = { 
+/**
+ * The one recipient, or everyone when absent.
+ */
+to: number | null, 
+/**
+ * The message.
+ */
+text: string, };
+
+export type SelfControl = { "action": "mute", 
+/**
+ * Muted when true.
+ */
+muted: boolean, } | { "action": "video", 
+/**
+ * On when true.
+ */
+on: boolean, } | { "action": "hand", 
+/**
+ * Raised when true.
+ */
+raised: boolean, } | { "action": "share", 
+/**
+ * Sharing when true.
+ */
+on: boolean, };
+
+export type HostControl = { "action": "mute", 
+/**
+ * Who.
+ */
+participant: number | null, } | { "action": "ask_unmute", 
+/**
+ * Who.
+ */
+participant: number, } | { "action": "stop_video", 
+/**
+ * Who.
+ */
+participant: number, } | { "action": "expel", 
+/**
+ * Who.
+ */
+participant: number, } | { "action": "lock", 
+/**
+ * Locked when true.
+ */
+locked: boolean, } | { "action": "admit", 
+/**
+ * Who.
+ */
+participant: number | null, } | { "action": "deny", 
+/**
+ * Who.
+ */
+participant: number, } | { "action": "end" };
+
+/** The Tauri event every `MeetingUpdate` arrives under. */
+export const MEETING_EVENT = "meeting";
+
+/** Every command: its `invoke` arguments and what it resolves to. */
+export interface Commands {
+  app_info: { args: Record<string, never>; result: AppInfo };
+  auth_state: { args: Record<string, never>; result: AuthState };
+  sign_in: { args: { request: SignInRequest }; result: AuthState };
+  sign_out: { args: Record<string, never>; result: AuthState };
+  list_meetings: { args: Record<string, never>; result: Array<ScheduledMeeting> };
+  schedule_meeting: { args: { settings: MeetingSettings }; result: ScheduledMeeting };
+  edit_meeting: { args: { request: EditMeetingRequest }; result: ScheduledMeeting };
+  delete_meeting: { args: { meetingId: number }; result: null };
+  join_meeting: { args: { request: JoinRequest; video: Channel<ArrayBuffer> }; result: null };
+  send_chat: { args: { request: ChatRequest }; result: null };
+  self_control: { args: { control: SelfControl }; result: null };
+  host_control: { args: { control: HostControl }; result: null };
+  leave_meeting: { args: Record<string, never>; result: null };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AppInfo } from "./bindings";
-import { type Shell, loadAppInfo } from "./ipc";
+import { call, describeError, type Shell, loadAppInfo } from "./ipc";
 
 const info: AppInfo = { name: "Confer", version: "0.1.0", tauriVersion: "2.12.5", os: "linux" };
 
@@ -31,11 +31,27 @@ describe("loadAppInfo", () => {
 
   it("turns the shell's typed error into a message", async () => {
     const shell = fakeShell(true, () => Promise.reject({ kind: "internal", message: "boom" }));
-    expect(await loadAppInfo(shell)).toEqual({ status: "failed", message: "boom" });
+    expect(await loadAppInfo(shell)).toEqual({ status: "failed", message: "Boom." });
   });
 
   it("works in a real runtime without Tauri globals", async () => {
     // No `window.__TAURI_INTERNALS__` under Node: the default shell must say "browser".
     expect(await loadAppInfo()).toEqual({ status: "browser" });
+  });
+});
+
+describe("describeError", () => {
+  it("turns any rejection into a sentence", () => {
+    expect(describeError({ kind: "refused", message: "no such meeting" })).toBe("No such meeting.");
+    expect(describeError(new Error("Done!"))).toBe("Done!");
+    expect(describeError(42)).toBe("Something went wrong.");
+  });
+});
+
+describe("call", () => {
+  it("refuses in a browser instead of calling", async () => {
+    const shell = fakeShell(false, () => Promise.resolve(null));
+    await expect(call(shell, "leave_meeting", {})).rejects.toMatchObject({ kind: "internal" });
+    expect(shell.calls).toEqual([]);
   });
 });

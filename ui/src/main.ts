@@ -1,15 +1,18 @@
 /**
- * Entry point: draws the start screen, then asks the desktop shell who it is.
+ * Entry point: starts the app controller in `#app` with the real shell.
  */
 
 import "./styles.css";
-import { loadAppInfo } from "./ipc";
-import { createStore } from "./store";
-import { mountStart, type StartState } from "./views/start";
+import { startApp } from "./app";
+import { tauriShell } from "./ipc";
 
 const root = document.getElementById("app");
 if (root !== null) {
-  const store = createStore<StartState>({ appInfo: { status: "loading" } });
-  mountStart(root, store);
-  void loadAppInfo().then((appInfo) => store.update((state) => ({ ...state, appInfo })));
+  let storage: Storage | undefined;
+  try {
+    storage = window.localStorage;
+  } catch {
+    storage = undefined;
+  }
+  startApp(root, tauriShell, storage);
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use confer_client::driver::Transport;
+use confer_client::media::SourceSpec;
 
 use crate::duration::parse_duration;
 
@@ -39,6 +40,9 @@ pub(crate) struct Cli {
 }
 
 /// The subcommands.
+// `join` carries its media sources inline; the value is parsed once per
+// run, so its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Manage accounts.
@@ -58,6 +62,8 @@ pub(crate) enum Command {
     /// Exit status: 0 when the session ended normally (left, ended or
     /// expelled), 2 when the join was refused, 1 on any other error.
     Join(JoinArgs),
+    /// List capture devices (microphones, cameras, screens, windows) with their ids.
+    Devices,
 }
 
 /// `confer account ...`
@@ -114,6 +120,10 @@ pub(crate) struct MeetingCreateArgs {
     /// A passcode participants must give.
     #[arg(long)]
     pub(crate) passcode: Option<String>,
+    /// Make it an end-to-end encrypted meeting: the participants agree on
+    /// media keys among themselves (MLS) and the router never holds one.
+    #[arg(long)]
+    pub(crate) e2e: bool,
 }
 
 /// Media sources `confer join` can stream.
@@ -160,6 +170,71 @@ pub(crate) struct JoinArgs {
     /// per line (see docs/cli-script.md). A bad script is refused before joining.
     #[arg(long, value_name = "FILE")]
     pub(crate) script: Option<PathBuf>,
+    /// Send audio (Opus) from a 48 kHz 16-bit WAV file, `tone` (440 Hz;
+    /// `tone:HZ` for another pitch), `default` (the default microphone) or
+    /// a microphone id from `confer devices`.
+    #[arg(long, value_name = "FILE.wav|tone|default|DEVICE", value_parser = parse_audio_in)]
+    pub(crate) audio_in: Option<SourceSpec>,
+    /// Send camera video (H.264, simulcast up to the source's size) from a
+    /// Y4M file, `pattern` (moving 640x360 test pattern at 30 fps;
+    /// `pattern:WxH@FPS` for another), `default` (the first camera) or a
+    /// camera id.
+    #[arg(long, value_name = "FILE.y4m|pattern|default|DEVICE", value_parser = parse_video_in)]
+    pub(crate) video_in: Option<SourceSpec>,
+    /// Share a screen (`default`, or a `screen:ID` from `confer devices`) or
+    /// one window (`window:ID`).
+    #[arg(long, value_name = "SCREEN|WINDOW", value_parser = parse_screen_in)]
+    pub(crate) screen_in: Option<SourceSpec>,
+    /// Save what each other participant sends into DIR: decoded audio
+    /// (`ID-NAME.wav`) and video (`ID-NAME.y4m`), and the received encoded
+    /// streams (`ID-NAME.opus`, `ID-NAME.h264`).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) save_received: Option<PathBuf>,
+    /// Play the other participants' audio, mixed, on the default speaker.
+    #[arg(long)]
+    pub(crate) play_audio: bool,
+}
+
+/// `--audio-in`: a WAV file, a tone, or a microphone.
+fn parse_audio_in(s: &str) -> Result<SourceSpec, String> {
+    Ok(match s {
+        "" => return Err("give a WAV file, tone, default or a microphone id".into()),
+        "tone" => SourceSpec::Tone(440.0),
+        "default" => SourceSpec::Device("mic:default".into()),
+        _ if s.starts_with("tone:") || s.starts_with("mic:") || s.starts_with("wav:") => {
+            s.parse().map_err(|e| format!("{e}"))?
+        }
+        _ if s.ends_with(".wav") || std::path::Path::new(s).is_file() => SourceSpec::Wav(s.into()),
+        _ => SourceSpec::Device(format!("mic:{s}")),
+    })
+}
+
+/// `--video-in`: a Y4M file, a test pattern, or a camera.
+fn parse_video_in(s: &str) -> Result<SourceSpec, String> {
+    Ok(match s {
+        "" => return Err("give a Y4M file, pattern, default or a camera id".into()),
+        "pattern" => SourceSpec::Pattern {
+            width: 640,
+            height: 360,
+            fps: 30,
+        },
+        "default" => SourceSpec::Device("camera:0".into()),
+        _ if s.starts_with("pattern:") || s.starts_with("camera:") || s.starts_with("y4m:") => {
+            s.parse().map_err(|e| format!("{e}"))?
+        }
+        _ if s.ends_with(".y4m") || std::path::Path::new(s).is_file() => SourceSpec::Y4m(s.into()),
+        _ => SourceSpec::Device(format!("camera:{s}")),
+    })
+}
+
+/// `--screen-in`: a monitor or a window.
+fn parse_screen_in(s: &str) -> Result<SourceSpec, String> {
+    Ok(match s {
+        "" => return Err("give default, screen:ID or window:ID".into()),
+        "default" | "primary" => SourceSpec::Device("screen:primary".into()),
+        _ if s.starts_with("screen:") || s.starts_with("window:") => SourceSpec::Device(s.into()),
+        _ => SourceSpec::Device(format!("screen:{s}")),
+    })
 }
 
 fn parse_transport(s: &str) -> Result<Transport, String> {
@@ -241,6 +316,48 @@ mod tests {
         assert!(parse(&["join", "7", "--send-media", "camera"]).is_err());
         assert!(parse(&["join", "not-a-number"]).is_err());
         assert!(parse(&["join", "7", "--wait-for", "-1"]).is_err());
+    }
+
+    #[test]
+    fn media_flags_name_sources() {
+        let Command::Join(j) = parse(&[
+            "join",
+            "7",
+            "--audio-in",
+            "clip.wav",
+            "--video-in",
+            "pattern",
+            "--screen-in",
+            "window:42",
+            "--save-received",
+            "out",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not join")
+        };
+        assert_eq!(j.audio_in, Some(SourceSpec::Wav("clip.wav".into())));
+        assert_eq!(
+            j.video_in,
+            Some(SourceSpec::Pattern {
+                width: 640,
+                height: 360,
+                fps: 30
+            })
+        );
+        assert_eq!(j.screen_in, Some(SourceSpec::Device("window:42".into())));
+        assert_eq!(j.save_received, Some(PathBuf::from("out")));
+        let Command::Join(j) = parse(&["join", "7", "--audio-in", "tone", "--video-in", "default"])
+            .unwrap()
+            .command
+        else {
+            panic!("not join")
+        };
+        assert_eq!(j.audio_in, Some(SourceSpec::Tone(440.0)));
+        assert_eq!(j.video_in, Some(SourceSpec::Device("camera:0".into())));
+        assert!(parse(&["join", "7", "--audio-in", "tone:loud"]).is_err());
+        assert!(parse(&["join", "7", "--video-in", ""]).is_err());
     }
 
     #[test]

@@ -74,5 +74,6 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
             command: MeetingCommand::Show { meeting },
         } => commands::meeting::show(cli, &target, *meeting).await,
         Command::Join(args) => commands::join::join(cli, &target, args).await,
+        Command::Devices => commands::devices::devices(cli),
     }
 }

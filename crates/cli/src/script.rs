@@ -7,7 +7,9 @@
 //! lines are skipped. The whole script is parsed before joining; the first
 //! bad line is reported with its number. Names are resolved against the
 //! roster (or the waiting room) when the action runs; `#N` names a
-//! participant by id. The CLI checks nothing else: the router decides, and
+//! participant by id. `wait-for` holds the script until something the
+//! router announced is true (so tests need not guess how long a join
+//! takes). The CLI checks nothing else: the router decides, and
 //! its refusals are recorded in the stats file. `docs/cli-script.md` lists
 //! every action.
 
@@ -67,6 +69,24 @@ pub(crate) enum Action {
     NewWindow,
     /// Leave the meeting.
     Leave,
+    /// Hold this and every later line until the condition holds.
+    WaitFor(Condition),
+}
+
+/// What a `wait-for` line waits for, judged from what the router announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Condition {
+    /// At least this many participants present, ourselves included.
+    Participants(usize),
+    /// This participant is present.
+    Joined(Target),
+    /// This participant (present) has a raised hand.
+    Hand(Target),
+    /// At least this many people wait in the waiting room (hosts see it).
+    Waiting(usize),
+    /// At least this many of our actions were refused so far (so a script
+    /// can go on only once the router has answered an attempt).
+    Refusals(usize),
 }
 
 /// A script line that could not be parsed.
@@ -169,6 +189,26 @@ fn on_off(word: &str) -> Result<bool, String> {
     }
 }
 
+/// Parses the arguments of `wait-for`.
+fn wait_for(args: &[String]) -> Result<Condition, String> {
+    let count = |n: &str| {
+        n.parse::<usize>()
+            .map_err(|_| format!("expected a number, not `{n}`"))
+    };
+    match args {
+        [what, n] if what == "participants" => Ok(Condition::Participants(count(n)?)),
+        [what, n] if what == "waiting" => Ok(Condition::Waiting(count(n)?)),
+        [what, n] if what == "refusals" => Ok(Condition::Refusals(count(n)?)),
+        [what, who] if what == "joined" => Ok(Condition::Joined(target(who))),
+        [what, who] if what == "hand" => Ok(Condition::Hand(target(who))),
+        _ => Err(
+            "`wait-for` takes `participants N`, `joined NAME`, `hand NAME`, `waiting N` \
+             or `refusals N`"
+                .into(),
+        ),
+    }
+}
+
 /// Parses one action and its arguments.
 fn parse_action(name: &str, args: &[String]) -> Result<Action, String> {
     let own = |m: ClientMessage| Ok(Action::Own(m));
@@ -214,6 +254,7 @@ fn parse_action(name: &str, args: &[String]) -> Result<Action, String> {
         "stop-recording" => none(own(ClientMessage::SetRecording { on: false })),
         "rename" => own(ClientMessage::Rename { name: text()? }),
         "leave" => none(Ok(Action::Leave)),
+        "wait-for" => wait_for(args).map(Action::WaitFor),
         "mute" => at(|p| HostAction::Mute {
             participant_id: Some(p),
         }),
@@ -362,6 +403,33 @@ mod tests {
     }
 
     #[test]
+    fn parses_wait_for() {
+        let script = Script::parse(
+            "0s wait-for participants 3\n0s wait-for joined \"Bo Bo\"\n\
+             0s wait-for hand #2\n0s wait-for waiting 1\n0s wait-for refusals 1\n",
+        )
+        .unwrap();
+        let conditions: Vec<_> = script
+            .steps
+            .iter()
+            .map(|s| match &s.action {
+                Action::WaitFor(c) => c.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            conditions,
+            [
+                Condition::Participants(3),
+                Condition::Joined(Target::Name("Bo Bo".into())),
+                Condition::Hand(Target::Id(ParticipantId(2))),
+                Condition::Waiting(1),
+                Condition::Refusals(1),
+            ]
+        );
+    }
+
+    #[test]
     fn reports_the_first_bad_line() {
         for (text, line) in [
             ("1s chat hi\nsoon lock\n", 2),
@@ -370,6 +438,8 @@ mod tests {
             ("\n\n1s lock now\n", 3),
             ("1s\n", 1),
             ("1s waiting-room maybe\n", 1),
+            ("1s wait-for participants many\n", 1),
+            ("1s wait-for sunrise\n", 1),
         ] {
             assert_eq!(Script::parse(text).unwrap_err().line, line, "{text:?}");
         }

@@ -18,6 +18,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use confer_client::media::{MediaEngineStats, RemoteMediaStats, SentTrackStats, track_name};
 use confer_client::session::{RosterChange, Session, leave_reason_name};
 use confer_wire::control::{LeaveReason, RosterEntry};
 use confer_wire::ids::Role;
@@ -59,6 +60,14 @@ pub(crate) struct StatsReport {
     pub(crate) refusals: Vec<RefusalLine>,
     /// Messages from the router that were dropped as unusable.
     pub(crate) protocol_violations: u64,
+    /// How media was keyed: `standard` (the router's keys) or `e2e` (MLS).
+    pub(crate) encryption: &'static str,
+    /// How many media key epochs the session installed.
+    pub(crate) key_epochs_seen: u64,
+    /// The E2E meeting's security code at the end; `null` in standard meetings.
+    pub(crate) security_code: Option<String>,
+    /// Media frames that did not open (tampered, unknown key id, replayed, ...).
+    pub(crate) decrypt_failures: u64,
     /// How the session ended.
     pub(crate) left_reason: &'static str,
     /// What went wrong, for `refused` and `error`.
@@ -138,6 +147,13 @@ pub(crate) struct MediaReport {
     /// By sender's participant id (as a string: JSON keys are strings).
     pub(crate) received: BTreeMap<String, ReceivedLine>,
     pub(crate) malformed_packets: u64,
+    /// Our real media tracks (`audio`, `video_0`..`video_2`, `screen`):
+    /// frames, keyframes, packets, retransmitted, seal_failures.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) sent_tracks: BTreeMap<String, SentTrackStats>,
+    /// Capture sources that failed, with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) source_errors: Vec<String>,
 }
 
 /// Media from one sender.
@@ -147,6 +163,11 @@ pub(crate) struct ReceivedLine {
     pub(crate) bytes: u64,
     pub(crate) synthetic_intact: u64,
     pub(crate) synthetic_corrupt: u64,
+    /// Decoded real media (audio_frames_decoded, audio_frames_concealed,
+    /// video_frames_decoded, video_keyframes, video_freezes, ...), when any
+    /// arrived.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub(crate) decoded: Option<RemoteMediaStats>,
 }
 
 /// The `--wait-for` outcome.
@@ -161,12 +182,37 @@ pub(crate) struct WaitForReport {
 }
 
 impl StatsReport {
+    /// Adds what the media engine counted (after [`Self::fill_from`]).
+    pub(crate) fn fill_media(&mut self, stats: &MediaEngineStats) {
+        self.media.sent_tracks = stats
+            .sent
+            .iter()
+            .map(|(t, s)| (track_name(*t), *s))
+            .collect();
+        self.media.source_errors = stats.source_errors.clone();
+        for (id, r) in &stats.received {
+            let line = self
+                .media
+                .received
+                .entry(id.0.to_string())
+                .or_insert(ReceivedLine {
+                    packets: 0,
+                    bytes: 0,
+                    synthetic_intact: 0,
+                    synthetic_corrupt: 0,
+                    decoded: None,
+                });
+            line.decoded = Some(*r);
+        }
+    }
+
     /// An empty report for `meeting_id`; `left_reason` starts as `error` so
     /// that a report written early never claims success.
     pub(crate) fn new(meeting_id: u64) -> Self {
         StatsReport {
             meeting_id,
             left_reason: "error",
+            encryption: "standard",
             ..StatsReport::default()
         }
     }
@@ -264,11 +310,13 @@ impl StatsReport {
                             bytes: r.bytes,
                             synthetic_intact: r.synthetic_intact,
                             synthetic_corrupt: r.synthetic_corrupt,
+                            decoded: None,
                         },
                     )
                 })
                 .collect(),
             malformed_packets: media.malformed_packets,
+            ..MediaReport::default()
         };
         self.rtt_ms = session.rtt().map(|d| d.as_secs_f64() * 1000.0);
         self.router_errors = session
@@ -279,6 +327,11 @@ impl StatsReport {
             })
             .collect();
         self.protocol_violations = session.protocol_violations();
+        let keys = session.encryption_stats();
+        self.encryption = keys.encryption.as_str();
+        self.key_epochs_seen = keys.key_epochs_seen;
+        self.security_code = keys.security_code;
+        self.decrypt_failures = keys.decrypt_failures;
         if let Some(reason) = session.end_reason() {
             self.left_reason = reason.as_str();
             self.error = reason.error_text();
@@ -329,6 +382,7 @@ mod tests {
                 }],
                 keepalive_interval_ms: 2000,
                 silence_timeout_ms: 6000,
+                settings: Default::default(),
             },
         );
         s.handle_message(
@@ -369,6 +423,39 @@ mod tests {
         assert_eq!(v["media"]["received"]["1"]["packets"], 1);
         assert_eq!(v["left_reason"], "left");
         assert!(v["error"].is_null());
+    }
+
+    #[test]
+    fn reports_media_keys() {
+        let t0 = Instant::now();
+        let mut s = Session::new(SessionConfig::new(MeetingId(9), "t"), t0);
+        let v = serde_json::to_value(StatsReport::new(9)).unwrap();
+        assert_eq!(v["encryption"], "standard");
+        assert_eq!(v["key_epochs_seen"], 0);
+        assert!(v["security_code"].is_null());
+        assert_eq!(v["decrypt_failures"], 0);
+        let joined = serde_json::json!({
+            "type": "joined", "version": 1, "participant_id": 2, "meeting_id": 9,
+            "role": "host", "roster": [], "keepalive_interval_ms": 2000,
+            "silence_timeout_ms": 6000,
+        });
+        s.handle_control(t0, joined.to_string().as_bytes());
+        for epoch in [1, 2] {
+            let key =
+                serde_json::json!({"type": "media_key", "epoch": epoch, "key": "A".repeat(43)});
+            s.handle_control(t0, key.to_string().as_bytes());
+        }
+        assert!(
+            s.open_frame(ParticipantId(1), b"m", b"not a frame")
+                .is_err()
+        );
+        let mut report = StatsReport::new(9);
+        report.fill_from(&s);
+        let v = serde_json::to_value(&report).unwrap();
+        assert_eq!(v["encryption"], "standard");
+        assert_eq!(v["key_epochs_seen"], 2);
+        assert!(v["security_code"].is_null());
+        assert_eq!(v["decrypt_failures"], 1);
     }
 
     #[test]

@@ -164,6 +164,10 @@ pub struct NewMeeting {
     /// A passcode participants must give to get a join token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub passcode: Option<String>,
+    /// End-to-end encrypted (MLS keys among the participants; the router
+    /// never holds one). Absent: the server's default (standard).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e2e: Option<bool>,
 }
 
 /// A meeting as the server describes it.
@@ -180,6 +184,9 @@ pub struct Meeting {
     /// The owner (opaque to the client).
     #[serde(default)]
     pub host_user_id: serde_json::Value,
+    /// End-to-end encrypted (absent from older servers: standard).
+    #[serde(default)]
+    pub e2e: bool,
 }
 
 /// Body of `POST /api/v1/meetings/{id}/join-token`.

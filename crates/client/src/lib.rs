@@ -6,6 +6,9 @@
 //! - [`session`]: the meeting session as a sans-IO state machine. All the
 //!   decisions live here: joining, the roster, keep-alives, chat, media
 //!   counters, how and why the session ended.
+//! - [`media`]: the media engine (sans-IO): our encoded, sealed outgoing
+//!   tracks and every remote participant's received audio and video, with
+//!   sinks for playout, rendering and saving.
 //! - [`driver`]: the thin tokio shell that connects to the router (QUIC
 //!   first, then TLS over TCP), moves bytes between the connection and a
 //!   [`session::Session`], and hands events to the front end.
@@ -18,5 +21,6 @@
 
 pub mod api;
 pub mod driver;
+pub mod media;
 pub mod session;
 pub mod tls;

@@ -89,6 +89,7 @@ fn joined() -> ServerMessage {
         ],
         keepalive_interval_ms: 200,
         silence_timeout_ms: 2000,
+        settings: Default::default(),
     }
 }
 

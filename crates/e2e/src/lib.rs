@@ -24,9 +24,10 @@
 //!   recipient device's X25519 key and signed with the sender's Ed25519
 //!   device key; the server stores and relays [`chat::ChatEnvelope`]s it
 //!   cannot read.
-//! - the meeting key schedule for standard (non-E2E) meetings (later) turns
-//!   the key the router hands out over TLS into per-sender SFrame base keys
-//!   and KIDs, and rotates them when someone leaves.
+//! - standard (non-E2E) meetings need nothing more from this crate: the
+//!   router hands out one key per epoch over TLS and `confer-client`
+//!   (`session/keys.rs`) seals each sender's frames under its own KID with
+//!   [`sframe::SframeSender`], rotating when someone leaves.
 //!
 //! This crate does no network I/O and reads no clock: callers hand it bytes
 //! and keys and get bytes and typed errors back. The one exception is the

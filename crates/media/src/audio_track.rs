@@ -1,5 +1,6 @@
 //! An audio track end to end: [`AudioSender`] turns 20 ms frames into Opus
-//! RTP packets; [`AudioReceiver`] turns received packets back into a gapless
+//! frames ([`AudioSender::encode`]) and, once the caller has sealed them,
+//! RTP packets ([`AudioSender::packetize`]); [`AudioReceiver`] turns received packets back into a gapless
 //! 20 ms frame timeline (jitter buffer, FEC, concealment, level).
 //!
 //! # Receiver driving contract
@@ -58,7 +59,8 @@ impl AudioSender {
     }
 
     /// Encodes one 20 ms frame; `None` when it is silence that DTX leaves unsent.
-    pub fn send_frame(&mut self, samples: &[i16]) -> Result<Option<MediaPacket>, MediaError> {
+    /// Sealing happens between this and [`Self::packetize`].
+    pub fn encode(&mut self, samples: &[i16]) -> Result<Option<EncodedAudio>, MediaError> {
         let payload = self.encoder.encode(samples)?;
         let timestamp = self.timestamp;
         self.timestamp = self.timestamp.wrapping_add(FRAME_SAMPLES as u32);
@@ -66,20 +68,50 @@ impl AudioSender {
             self.in_silence = true;
             return Ok(None);
         }
+        Ok(Some(EncodedAudio {
+            timestamp,
+            talk_spurt: std::mem::take(&mut self.in_silence),
+            opus: payload,
+        }))
+    }
+
+    /// Wraps one encoded frame's (sealed) bytes in an RTP packet: one frame
+    /// per packet, so a loss costs one frame and FEC can rebuild it.
+    pub fn packetize(&mut self, encoded: &EncodedAudio, payload: Vec<u8>) -> MediaPacket {
         let header = RtpHeader {
-            marker: std::mem::take(&mut self.in_silence),
+            marker: encoded.talk_spurt,
             payload_type: PT_OPUS,
             sequence: self.sequence,
-            timestamp,
+            timestamp: encoded.timestamp,
             ssrc: self.ssrc,
         };
         self.sequence = self.sequence.wrapping_add(1);
-        Ok(Some(MediaPacket {
+        MediaPacket {
             header,
             layer: None,
             payload,
+        }
+    }
+
+    /// Encodes and packetises one 20 ms frame without sealing (tests and
+    /// benchmarks); `None` when DTX leaves it unsent.
+    pub fn send_frame(&mut self, samples: &[i16]) -> Result<Option<MediaPacket>, MediaError> {
+        Ok(self.encode(samples)?.map(|e| {
+            let payload = e.opus.clone();
+            self.packetize(&e, payload)
         }))
     }
+}
+
+/// One encoded 20 ms audio frame, before sealing and packetisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedAudio {
+    /// RTP timestamp (48 kHz) of the frame.
+    pub timestamp: u32,
+    /// First frame after silence: its packet gets the marker bit.
+    pub talk_spurt: bool,
+    /// The Opus packet.
+    pub opus: Vec<u8>,
 }
 
 /// Counters of the receive side of one audio stream.

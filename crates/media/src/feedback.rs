@@ -6,6 +6,11 @@
 //! media SSRC says whose stream it is); how they travel on the transports is
 //! for `docs/protocol.md`.
 
+use confer_wire::rtcp::{
+    FMT_NACK, FMT_PLI, FeedbackKind, FeedbackPacket, PT_PSFB, PT_RTPFB, RtcpError,
+    write_feedback_header,
+};
+
 use crate::error::MediaError;
 
 /// A feedback message from a receiver to a media sender.
@@ -29,11 +34,6 @@ pub enum Feedback {
     },
 }
 
-/// RTCP payload type of transport-layer feedback (generic NACK).
-const RTPFB: u8 = 205;
-/// RTCP payload type of payload-specific feedback (PLI).
-const PSFB: u8 = 206;
-
 impl Feedback {
     /// The RTCP bytes of this message.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -41,56 +41,51 @@ impl Feedback {
             Feedback::KeyframeRequest {
                 sender_ssrc,
                 media_ssrc,
-            } => (1u8, PSFB, *sender_ssrc, *media_ssrc, Vec::new()),
+            } => (FMT_PLI, PT_PSFB, *sender_ssrc, *media_ssrc, Vec::new()),
             Feedback::Nack {
                 sender_ssrc,
                 media_ssrc,
                 sequences,
-            } => (1u8, RTPFB, *sender_ssrc, *media_ssrc, nack_fci(sequences)),
+            } => (
+                FMT_NACK,
+                PT_RTPFB,
+                *sender_ssrc,
+                *media_ssrc,
+                nack_fci(sequences),
+            ),
         };
-        let words = (8 + fci.len()) / 4; // length field: words minus one, header included
-        let mut out = Vec::with_capacity(4 + 8 + fci.len());
-        out.push(0x80 | fmt);
-        out.push(pt);
-        out.extend_from_slice(&(words as u16).to_be_bytes());
-        out.extend_from_slice(&sender.to_be_bytes());
-        out.extend_from_slice(&media.to_be_bytes());
+        let mut out = Vec::with_capacity(12 + fci.len());
+        write_feedback_header(pt, fmt, sender, media, fci.len(), &mut out);
         out.extend_from_slice(&fci);
         out
     }
 
-    /// Parses one RTCP feedback packet.
+    /// Parses one RTCP feedback packet (the header through
+    /// [`confer_wire::rtcp`], which the router shares; the NACK's FCI here).
     pub fn parse(bytes: &[u8]) -> Result<Self, MediaError> {
-        if bytes.len() < 12 {
-            return Err(MediaError::Truncated {
+        let packet = FeedbackPacket::parse(bytes).map_err(|e| match e {
+            RtcpError::Truncated { len, need } => MediaError::Truncated {
                 what: "RTCP feedback",
-                len: bytes.len(),
-                need: 12,
-            });
-        }
-        if bytes[0] >> 6 != 2 {
-            return Err(MediaError::Malformed("RTCP version is not 2"));
-        }
-        let fmt = bytes[0] & 0x1f;
-        let words = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
-        let need = 4 * (words + 1);
-        if bytes.len() < need || need < 12 {
-            return Err(MediaError::Truncated {
-                what: "RTCP feedback",
-                len: bytes.len(),
-                need: need.max(12),
-            });
-        }
-        let sender_ssrc = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-        let media_ssrc = u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        match (bytes[1], fmt) {
-            (PSFB, 1) => Ok(Feedback::KeyframeRequest {
+                len,
+                need,
+            },
+            RtcpError::BadVersion(_) => MediaError::Malformed("RTCP version is not 2"),
+            _ => MediaError::Malformed("RTCP length too short for feedback"),
+        })?;
+        let FeedbackPacket {
+            sender_ssrc,
+            media_ssrc,
+            fci,
+            ..
+        } = packet;
+        match packet.kind {
+            FeedbackKind::Pli => Ok(Feedback::KeyframeRequest {
                 sender_ssrc,
                 media_ssrc,
             }),
-            (RTPFB, 1) => {
+            FeedbackKind::Nack => {
                 let mut sequences = Vec::new();
-                for item in bytes[12..need].chunks_exact(4) {
+                for item in fci.chunks_exact(4) {
                     let pid = u16::from_be_bytes([item[0], item[1]]);
                     let blp = u16::from_be_bytes([item[2], item[3]]);
                     sequences.push(pid);
@@ -106,7 +101,7 @@ impl Feedback {
                     sequences,
                 })
             }
-            _ => Err(MediaError::Malformed("not a PLI or generic NACK")),
+            FeedbackKind::Other { .. } => Err(MediaError::Malformed("not a PLI or generic NACK")),
         }
     }
 }

@@ -12,13 +12,15 @@
 //! - [`opus_codec`] and [`h264_codec`]: thin wrappers over libopus and
 //!   openh264 with Confer's settings (Opus VoIP + FEC + DTX; H.264 camera or
 //!   screen-content mode, three simulcast layers).
-//! - [`audio_track`] / [`video_track`]: a track's sender (encode → RTP
-//!   packets; for video with [`h264_rtp`] packetisation, the
+//! - [`audio_track`] / [`video_track`]: a track's sender (encode, then —
+//!   after the caller has sealed the frame end to end — RTP packets; for
+//!   video with the opaque-frame packetiser of [`frame_rtp`], the
 //!   [`simulcast`] layer descriptor and a [`nack`] retransmission history)
 //!   and receiver (the reverse, below).
 //!
 //! Receive side: [`jitter`] (sans-IO reorder/deadline buffer per stream) →
-//! [`h264_rtp`] depacketiser or Opus FEC/concealment → decoder → [`mixer`]
+//! [`frame_rtp`] reassembler (video; the caller opens the sealed frame) or
+//! Opus FEC/concealment → decoder → [`mixer`]
 //! for the speakers ([`playout`] with the `mic` feature), or a frame sink
 //! for the screen (the caller's renderer, or [`y4m::Y4mWriter`]). [`lipsync`] places video
 //! frames against the audio being played; [`level`] gives RFC 6464 levels and
@@ -39,6 +41,7 @@ pub mod audio_track;
 pub mod error;
 pub mod feedback;
 pub mod frame;
+pub mod frame_rtp;
 pub mod h264_codec;
 pub mod h264_rtp;
 pub mod jitter;
@@ -52,6 +55,8 @@ pub mod opus_codec;
 pub mod packet;
 #[cfg(feature = "mic")]
 pub mod playout;
+#[cfg(feature = "processing")]
+pub mod processing;
 pub mod simulcast;
 pub mod source;
 

@@ -1,12 +1,16 @@
-//! A video track end to end: [`VideoSender`] (simulcast encode → RFC 6184
-//! packets with the layer descriptor → retransmission history) and
-//! [`VideoReceiver`] (jitter buffer → depacketiser → decoder, with NACK and
-//! keyframe requests).
+//! A video track end to end: [`VideoSender`] (simulcast encode, then — once
+//! the caller has sealed each frame — packets of the opaque frame with the
+//! layer descriptor, kept in a retransmission history) and [`VideoReceiver`]
+//! (jitter buffer → frame reassembler → the caller opens the frame →
+//! decoder, with NACK and keyframe requests).
 //!
 //! # Sender driving contract
 //!
-//! [`VideoSender::send_frame`] per captured picture returns the packets to
-//! send; [`VideoSender::handle_feedback`] per RTCP feedback message returns
+//! [`VideoSender::encode`] per captured picture returns one encoded frame
+//! per layer; the caller seals each and hands the sealed bytes to
+//! [`VideoSender::packetize`], which returns the packets to send.
+//! [`VideoSender::send_frame`] does both without sealing (tests).
+//! [`VideoSender::handle_feedback`] per RTCP feedback message returns
 //! retransmissions (NACK) or makes the next frame a keyframe (PLI).
 //!
 //! # Receiver driving contract
@@ -14,7 +18,10 @@
 //! - [`VideoReceiver::handle_packet`] per packet, with `now`. A new SSRC (the
 //!   router switched simulcast layers, always at a keyframe) restarts the
 //!   buffer on that stream.
-//! - [`VideoReceiver::poll_frame`] with `now` until `None`: decoded pictures.
+//! - [`VideoReceiver::poll_sealed`] with `now` until `None`: complete
+//!   (sealed) frames; the caller opens each and passes the plaintext to
+//!   [`VideoReceiver::decode`] (or reports [`VideoReceiver::handle_unusable_frame`]).
+//!   [`VideoReceiver::poll_frame`] does both for unsealed streams (tests).
 //! - [`VideoReceiver::poll_feedback`] with `now` until `None`: NACKs for
 //!   missing packets and, at most every [`KEYFRAME_REQUEST_INTERVAL`],
 //!   a keyframe request while the picture is broken.
@@ -28,11 +35,11 @@ use confer_wire::ids::{ParticipantId, ssrc_for};
 use crate::error::MediaError;
 use crate::feedback::Feedback;
 use crate::frame::VideoFrame;
-use crate::h264_codec::{SimulcastEncoder, VideoDecoder};
-use crate::h264_rtp::{DepacketizerStats, H264Depacketizer, H264Packetizer};
+use crate::frame_rtp::{FramePacketizer, FrameReassembler, ReassembledFrame, ReassemblerStats};
+use crate::h264_codec::{VideoDecoder, VideoEncoder, VideoEncoderConfig};
 use crate::jitter::{JitterBuffer, JitterConfig, JitterOutput, JitterStats};
 use crate::nack::{DEFAULT_HISTORY_LEN, SendHistory};
-use crate::packet::MediaPacket;
+use crate::packet::{MediaPacket, PT_H264};
 use crate::simulcast::LayerId;
 
 /// Round-trip time assumed until the driver or a retransmission tells us
@@ -47,45 +54,79 @@ const NACK_DETECTION_MARGIN: Duration = Duration::from_millis(60);
 /// Least time between two keyframe requests from one receiver.
 pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
-/// One simulcast layer's packetiser and history.
+/// One layer's encoder, packetiser and history.
 #[derive(Debug)]
 struct LayerStream {
     layer: LayerId,
     ssrc: u32,
-    packetizer: H264Packetizer,
+    /// Size the picture is scaled to, or `None` to keep the source's (screen).
+    size: Option<(u32, u32)>,
+    encoder: VideoEncoder,
+    packetizer: FramePacketizer,
     history: SendHistory,
+}
+
+/// One layer's encoded picture, before sealing and packetisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedVideo {
+    /// The simulcast layer.
+    pub layer: LayerId,
+    /// SSRC of the layer's stream (its big-endian bytes are the SFrame metadata).
+    pub ssrc: u32,
+    /// RTP timestamp (90 kHz).
+    pub timestamp: u32,
+    /// Whether it is a keyframe (IDR).
+    pub keyframe: bool,
+    /// The access unit in Annex B form.
+    pub annex_b: Vec<u8>,
 }
 
 /// Encodes and packetises one video track in up to three layers.
 #[derive(Debug)]
 pub struct VideoSender {
-    encoder: SimulcastEncoder,
     streams: Vec<LayerStream>,
 }
 
 impl VideoSender {
-    /// A sender for `participant`'s video track whose layers use tracks
+    /// A camera sender for `participant` whose layers use tracks
     /// `base_track + layer` (so each layer has its own SSRC).
     pub fn new(
         participant: ParticipantId,
         base_track: u8,
         layers: &[LayerId],
     ) -> Result<Self, MediaError> {
-        let encoder = SimulcastEncoder::new(layers)?;
-        let streams = encoder
-            .layers()
-            .into_iter()
-            .map(|layer| {
-                let ssrc = ssrc_for(participant, base_track.wrapping_add(layer.as_u8()));
-                LayerStream {
-                    layer,
-                    ssrc,
-                    packetizer: H264Packetizer::new(ssrc, layer),
-                    history: SendHistory::new(DEFAULT_HISTORY_LEN),
-                }
-            })
-            .collect();
-        Ok(VideoSender { encoder, streams })
+        let mut layers = layers.to_vec();
+        layers.sort();
+        layers.dedup();
+        let mut streams = Vec::with_capacity(layers.len());
+        for layer in layers {
+            let ssrc = ssrc_for(participant, base_track.wrapping_add(layer.as_u8()));
+            streams.push(LayerStream {
+                layer,
+                ssrc,
+                size: Some(layer.dimensions()),
+                encoder: VideoEncoder::new(VideoEncoderConfig::camera(layer))?,
+                packetizer: FramePacketizer::new(ssrc, PT_H264, Some(layer)),
+                history: SendHistory::new(DEFAULT_HISTORY_LEN),
+            });
+        }
+        Ok(VideoSender { streams })
+    }
+
+    /// A screen-share sender on `track`: one stream at the screen's native
+    /// resolution in screen-content mode (its descriptor names the lowest layer).
+    pub fn screen(participant: ParticipantId, track: u8) -> Result<Self, MediaError> {
+        let ssrc = ssrc_for(participant, track);
+        Ok(VideoSender {
+            streams: vec![LayerStream {
+                layer: LayerId::Low,
+                ssrc,
+                size: None,
+                encoder: VideoEncoder::new(VideoEncoderConfig::screen())?,
+                packetizer: FramePacketizer::new(ssrc, PT_H264, Some(LayerId::Low)),
+                history: SendHistory::new(DEFAULT_HISTORY_LEN),
+            }],
+        })
     }
 
     /// The SSRC of `layer`, if it is being sent.
@@ -96,18 +137,58 @@ impl VideoSender {
             .map(|s| s.ssrc)
     }
 
+    /// The layers being sent, lowest first.
+    pub fn layers(&self) -> Vec<LayerId> {
+        self.streams.iter().map(|s| s.layer).collect()
+    }
+
     /// Encodes one picture (RTP timestamp at 90 kHz in `frame.timestamp`)
-    /// into every layer and returns all packets to send.
-    pub fn send_frame(&mut self, frame: &VideoFrame) -> Result<Vec<MediaPacket>, MediaError> {
-        let encoded = self.encoder.encode(frame)?;
-        let mut out = Vec::new();
-        for (layer, e) in encoded {
-            if let Some(s) = self.streams.iter_mut().find(|s| s.layer == layer) {
-                for p in s.packetizer.packetize(&e.nals, frame.timestamp) {
-                    s.history.handle_sent(p.clone());
-                    out.push(p);
+    /// into every layer.
+    pub fn encode(&mut self, frame: &VideoFrame) -> Result<Vec<EncodedVideo>, MediaError> {
+        let mut out = Vec::with_capacity(self.streams.len());
+        for s in &mut self.streams {
+            let scaled;
+            let input = match s.size {
+                Some((w, h)) if (frame.width, frame.height) != (w, h) => {
+                    scaled = frame.scaled(w, h);
+                    &scaled
                 }
+                _ => frame,
+            };
+            if let Some(e) = s.encoder.encode(input)? {
+                out.push(EncodedVideo {
+                    layer: s.layer,
+                    ssrc: s.ssrc,
+                    timestamp: frame.timestamp,
+                    keyframe: e.keyframe,
+                    annex_b: e.to_annex_b(),
+                });
             }
+        }
+        Ok(out)
+    }
+
+    /// Cuts one encoded frame's sealed bytes into packets on its layer's
+    /// stream and keeps them for retransmission.
+    pub fn packetize(&mut self, encoded: &EncodedVideo, sealed: &[u8]) -> Vec<MediaPacket> {
+        let Some(s) = self.streams.iter_mut().find(|s| s.layer == encoded.layer) else {
+            return Vec::new();
+        };
+        let packets = s
+            .packetizer
+            .packetize(sealed, encoded.timestamp, encoded.keyframe);
+        for p in &packets {
+            s.history.handle_sent(p.clone());
+        }
+        packets
+    }
+
+    /// Encodes one picture into every layer and packetises it unsealed
+    /// (tests and benchmarks).
+    pub fn send_frame(&mut self, frame: &VideoFrame) -> Result<Vec<MediaPacket>, MediaError> {
+        let mut out = Vec::new();
+        for e in self.encode(frame)? {
+            out.extend(self.packetize(&e, &e.annex_b));
         }
         Ok(out)
     }
@@ -117,8 +198,8 @@ impl VideoSender {
     pub fn handle_feedback(&mut self, feedback: &Feedback) -> Vec<MediaPacket> {
         match feedback {
             Feedback::KeyframeRequest { media_ssrc, .. } => {
-                if let Some(s) = self.streams.iter().find(|s| s.ssrc == *media_ssrc) {
-                    self.encoder.request_keyframe(s.layer);
+                if let Some(s) = self.streams.iter_mut().find(|s| s.ssrc == *media_ssrc) {
+                    s.encoder.request_keyframe();
                 }
                 Vec::new()
             }
@@ -147,8 +228,8 @@ pub struct VideoReceiverStats {
     pub keyframe_requests: u64,
     /// Sequence numbers NACKed.
     pub nacked: u64,
-    /// The depacketiser's counters.
-    pub depacketizer: DepacketizerStats,
+    /// The reassembler's counters (frames, keyframes, broken, skipped).
+    pub reassembler: ReassemblerStats,
     /// The jitter buffer's counters (current stream).
     pub jitter: JitterStats,
 }
@@ -161,7 +242,7 @@ pub struct VideoReceiver {
     /// SSRC of the stream being received.
     media_ssrc: Option<u32>,
     jitter: JitterBuffer,
-    depacketizer: H264Depacketizer,
+    reassembler: FrameReassembler,
     decoder: VideoDecoder,
     /// Decoded pictures not yet taken.
     frames: VecDeque<VideoFrame>,
@@ -186,7 +267,7 @@ impl VideoReceiver {
             own_ssrc,
             media_ssrc: None,
             jitter: JitterBuffer::new(JitterConfig::video()),
-            depacketizer: H264Depacketizer::new(),
+            reassembler: FrameReassembler::new(),
             decoder: VideoDecoder::new()?,
             frames: VecDeque::new(),
             feedback: VecDeque::new(),
@@ -222,7 +303,7 @@ impl VideoReceiver {
     /// Counters so far.
     pub fn stats(&self) -> VideoReceiverStats {
         VideoReceiverStats {
-            depacketizer: self.depacketizer.stats(),
+            reassembler: self.reassembler.stats(),
             jitter: self.jitter.stats(),
             ..self.stats
         }
@@ -233,7 +314,7 @@ impl VideoReceiver {
         if self.media_ssrc != Some(packet.header.ssrc) {
             self.media_ssrc = Some(packet.header.ssrc);
             self.jitter.reset();
-            self.depacketizer = H264Depacketizer::new();
+            self.reassembler.reset();
             self.nack_times.clear();
         }
         if let Some(asked) = self.nack_times.remove(&packet.header.sequence) {
@@ -266,29 +347,59 @@ impl VideoReceiver {
         self.jitter.poll_timeout()
     }
 
-    /// The next decoded picture, if one is ready at `now`.
-    pub fn poll_frame(&mut self, now: Instant) -> Option<VideoFrame> {
-        while let Some(out) = self.jitter.poll_output(now) {
-            match out {
-                JitterOutput::Packet(p) => self.depacketizer.handle_packet(&p),
-                JitterOutput::Lost { .. } => self.depacketizer.handle_loss(),
+    /// The next complete (still sealed) frame, if one is ready at `now`.
+    pub fn poll_sealed(&mut self, now: Instant) -> Option<ReassembledFrame> {
+        loop {
+            if let Some(f) = self.reassembler.poll_frame() {
+                return Some(f);
             }
-            while let Some(f) = self.depacketizer.poll_frame() {
-                match self.decoder.decode(&f.nals, f.timestamp) {
-                    Ok(Some(pic)) => {
-                        self.stats.decoded += 1;
-                        self.frames.push_back(pic);
-                    }
-                    Ok(None) => {}
-                    Err(_) => {
-                        self.stats.decode_errors += 1;
-                        self.want_keyframe = true;
-                    }
-                }
+            if self.reassembler.poll_keyframe_request() {
+                self.want_keyframe = true;
+            }
+            match self.jitter.poll_output(now)? {
+                JitterOutput::Packet(p) => self.reassembler.handle_packet(&p),
+                JitterOutput::Lost { .. } => self.reassembler.handle_loss(),
             }
         }
-        if self.depacketizer.poll_keyframe_request() {
-            self.want_keyframe = true;
+    }
+
+    /// Decodes one opened frame (Annex B); `None` when the decoder has no
+    /// picture for it, or rejected it (then a keyframe is requested).
+    pub fn decode(&mut self, timestamp: u32, annex_b: &[u8]) -> Option<VideoFrame> {
+        match self.decoder.decode_annex_b(annex_b, timestamp) {
+            Ok(Some(pic)) => {
+                self.stats.decoded += 1;
+                Some(pic)
+            }
+            Ok(None) => None,
+            Err(_) => {
+                self.stats.decode_errors += 1;
+                self.handle_unusable_frame();
+                None
+            }
+        }
+    }
+
+    /// The caller could not open a frame: the picture is broken until the
+    /// next keyframe.
+    pub fn handle_unusable_frame(&mut self) {
+        self.reassembler.handle_unusable_frame();
+        self.want_keyframe = true;
+    }
+
+    /// Whether pictures are being dropped until a keyframe arrives.
+    pub fn waiting_for_keyframe(&self) -> bool {
+        self.reassembler.waiting_for_keyframe()
+    }
+
+    /// The next decoded picture of an unsealed stream, if one is ready at
+    /// `now` (tests; a meeting client opens frames between
+    /// [`Self::poll_sealed`] and [`Self::decode`]).
+    pub fn poll_frame(&mut self, now: Instant) -> Option<VideoFrame> {
+        while let Some(f) = self.poll_sealed(now) {
+            if let Some(pic) = self.decode(f.timestamp, &f.data) {
+                self.frames.push_back(pic);
+            }
         }
         self.frames.pop_front()
     }
@@ -303,7 +414,7 @@ impl VideoReceiver {
             .last_keyframe_request
             .is_none_or(|t| now.saturating_duration_since(t) >= KEYFRAME_REQUEST_INTERVAL);
         if self.want_keyframe && due {
-            self.want_keyframe = self.depacketizer.waiting_for_keyframe();
+            self.want_keyframe = self.reassembler.waiting_for_keyframe();
             self.last_keyframe_request = Some(now);
             self.stats.keyframe_requests += 1;
             return Some(Feedback::KeyframeRequest {

@@ -39,7 +39,9 @@ pub fn parse_y4m(bytes: &[u8]) -> Result<Y4mClip, MediaError> {
     }
     let (mut width, mut height, mut fps) = (0u32, 0u32, 30.0f64);
     for tag in tags {
-        let (key, value) = tag.split_at(tag.len().min(1));
+        // The key is the first character, which need not be ASCII in a
+        // hostile file (splitting at byte 1 could cut a character).
+        let (key, value) = tag.split_at(tag.chars().next().map_or(0, char::len_utf8));
         match key {
             "W" => {
                 width = value
@@ -204,5 +206,14 @@ mod tests {
         assert!(parse_y4m(b"YUV4MPEG2 W4 H2\nFRAME\n\x01").is_err());
         assert!(parse_y4m(b"YUV4MPEG2 W4 H2\nFRAMX\n").is_err());
         assert!(parse_y4m(b"P6 W4 H2\n").is_err());
+    }
+
+    /// Found by the `y4m_parse` fuzz target: a tag starting with a
+    /// multi-byte character panicked when split after its first byte.
+    #[test]
+    fn a_non_ascii_tag_is_ignored_not_a_panic() {
+        let clip = parse_y4m("YUV4MPEG2 W2 H2 ƽ2 \u{0} B\n".as_bytes()).unwrap();
+        assert_eq!((clip.width, clip.height, clip.frames.len()), (2, 2, 0));
+        assert!(parse_y4m("YUV4MPEG2 Wƽ H2\n".as_bytes()).is_err());
     }
 }

@@ -1,6 +1,8 @@
-//! Device backends: screen capture under Xvfb with a known colour, and the
-//! microphone and camera paths on a machine that may have neither (they
-//! must fail with an error naming the device, never panic).
+//! Device backends: screen capture under Xvfb of a known scene (a blue
+//! background and an orange window), encoded in screen-content mode, sent
+//! through the screen-share track and received; and the microphone and
+//! camera paths on a machine that may have neither (they must fail with an
+//! error naming the device, never panic).
 
 // Test helpers outside #[test] fns: failing loudly is what a test wants.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,20 +12,73 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use confer_media::MediaError;
+use confer_media::frame::VideoFrame;
 use confer_media::h264_codec::{VideoDecoder, VideoEncoder, VideoEncoderConfig};
+use confer_media::packet::MediaPacket;
 use confer_media::source::{DeviceKind, Frame, ScreenSource, SourceSpec, list_devices, open};
+use confer_media::video_track::{VideoReceiver, VideoSender};
+use confer_wire::ids::ParticipantId;
 
-/// An Xvfb server on a free display, killed on drop.
+/// The background colour painted on the root window.
+const BACKGROUND: [u8; 3] = [0x33, 0x66, 0xcc];
+/// The colour of the window drawn over it (background, text and border
+/// alike, so the window is one flat rectangle).
+const WINDOW: [u8; 3] = [0xcc, 0x99, 0x33];
+/// Where the window is: x, y, width, height (its 1-pixel border included).
+const WINDOW_RECT: (usize, usize, usize, usize) = (100, 80, 242, 162);
+
+/// An Xvfb server on a free display, and the window drawn on it; both
+/// killed on drop.
 struct Xvfb {
     child: Child,
+    window: Option<Child>,
     display: String,
 }
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
+        if let Some(w) = &mut self.window {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn hex(c: [u8; 3]) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// Opens a flat window of colour [`WINDOW`] at [`WINDOW_RECT`] with
+/// `xmessage` (x11-utils) and waits until the server maps it.
+fn draw_window(display: &str) -> Option<Child> {
+    let colour = hex(WINDOW);
+    let (x, y, w, h) = WINDOW_RECT;
+    let child = Command::new("xmessage")
+        .args(["-bg", &colour, "-fg", &colour, "-bd", &colour])
+        .args(["-geometry", &format!("{}x{}+{x}+{y}", w - 2, h - 2)])
+        .args(["-name", "confer-test-window", " "])
+        .env("DISPLAY", display)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let mapped = Command::new("xwininfo")
+            .args(["-name", "confer-test-window"])
+            .env("DISPLAY", display)
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("IsViewable"));
+        if mapped {
+            // Let the toolkit finish painting after the map.
+            std::thread::sleep(Duration::from_millis(300));
+            return Some(child);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(child)
 }
 
 fn start_xvfb() -> Option<Xvfb> {
@@ -44,18 +99,23 @@ fn start_xvfb() -> Option<Xvfb> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    let xvfb = Xvfb { child, display };
+    let mut xvfb = Xvfb {
+        child,
+        window: None,
+        display,
+    };
     // Wait until it accepts clients (xsetroot succeeds). `-noreset` keeps the
     // painted background after xsetroot disconnects.
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if Command::new("xsetroot")
-            .args(["-solid", "#ff0000"])
+            .args(["-solid", &hex(BACKGROUND)])
             .env("DISPLAY", &xvfb.display)
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
         {
+            xvfb.window = draw_window(&xvfb.display);
             return Some(xvfb);
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -63,7 +123,8 @@ fn start_xvfb() -> Option<Xvfb> {
     None
 }
 
-/// Starts Xvfb, paints the root window red, and runs the capture check in
+/// Starts Xvfb, paints the root window blue, opens an orange window, and
+/// runs the capture check in
 /// a child process with `DISPLAY` pointing at it (a test cannot safely set
 /// its own environment while other tests run).
 #[test]
@@ -74,8 +135,11 @@ fn screen_capture_under_xvfb_sees_the_colour_drawn() {
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if !have("Xvfb") || !have("xsetroot") {
-        eprintln!("SKIPPED: needs Xvfb and xsetroot (apt-get install xvfb x11-xserver-utils)");
+    if !have("Xvfb") || !have("xsetroot") || !have("xmessage") || !have("xwininfo") {
+        eprintln!(
+            "SKIPPED: needs Xvfb, xsetroot, xmessage and xwininfo \
+             (apt-get install xvfb x11-xserver-utils x11-utils)"
+        );
         return;
     }
     let Some(xvfb) = start_xvfb() else {
@@ -86,7 +150,7 @@ fn screen_capture_under_xvfb_sees_the_colour_drawn() {
     let out = Command::new(exe)
         .args([
             "--exact",
-            "capture_red_screen_inner",
+            "capture_drawn_scene_inner",
             "--ignored",
             "--nocapture",
         ])
@@ -103,10 +167,53 @@ fn screen_capture_under_xvfb_sees_the_colour_drawn() {
     eprintln!("{log}");
 }
 
+/// Mean RGB of a `size`×`size` patch centred on (`cx`, `cy`) of an I420
+/// picture, converted back with BT.601 limited range (the inverse of
+/// [`confer_media::frame::VideoFrame::from_rgba`]).
+fn mean_rgb(f: &VideoFrame, cx: usize, cy: usize, size: usize) -> [f64; 3] {
+    let w = f.width as usize;
+    let mut sum = [0.0; 3];
+    let mut n = 0.0;
+    for y in cy - size / 2..cy + size / 2 {
+        for x in cx - size / 2..cx + size / 2 {
+            let yy = f64::from(f.y()[y * w + x]) - 16.0;
+            let u = f64::from(f.u()[(y / 2) * (w / 2) + x / 2]) - 128.0;
+            let v = f64::from(f.v()[(y / 2) * (w / 2) + x / 2]) - 128.0;
+            sum[0] += 1.164 * yy + 1.596 * v;
+            sum[1] += 1.164 * yy - 0.392 * u - 0.813 * v;
+            sum[2] += 1.164 * yy + 2.017 * u;
+            n += 1.0;
+        }
+    }
+    sum.map(|c| c / n)
+}
+
+/// Sends one captured picture as a screen share (screen-content encoder,
+/// packetiser) and returns what a receiver decodes from the packets.
+fn send_and_receive(picture: &VideoFrame) -> VideoFrame {
+    let mut sender = VideoSender::screen(ParticipantId(1), 9).unwrap();
+    let mut receiver = VideoReceiver::new(0x0200).unwrap();
+    let t0 = Instant::now();
+    for p in sender.send_frame(picture).unwrap() {
+        receiver.handle_packet(t0, MediaPacket::parse(&p.to_bytes()).unwrap());
+    }
+    // Virtual clock: the receiver releases the frame after its buffer delay.
+    (0..200)
+        .find_map(|ms| receiver.poll_frame(t0 + Duration::from_millis(ms * 10)))
+        .expect("the receiver decodes the screen frame")
+}
+
+/// Largest per-channel difference between a measured and a drawn colour.
+fn colour_error(measured: [f64; 3], drawn: [u8; 3]) -> f64 {
+    (0..3)
+        .map(|i| (measured[i] - f64::from(drawn[i])).abs())
+        .fold(0.0, f64::max)
+}
+
 /// The capture check proper; run by the test above inside Xvfb.
 #[test]
 #[ignore = "run by screen_capture_under_xvfb_sees_the_colour_drawn with DISPLAY set"]
-fn capture_red_screen_inner() {
+fn capture_drawn_scene_inner() {
     let (devices, errors) = list_devices();
     eprintln!("devices: {devices:?}\nbackend errors: {errors:?}");
     let screen = devices
@@ -117,14 +224,6 @@ fn capture_red_screen_inner() {
     let source = ScreenSource::open(&screen.id, 5, t0).unwrap();
     let f = source.capture().unwrap();
     assert_eq!((f.width, f.height), (640, 480));
-    // Pure red in BT.601 limited range is Y 82, U 90, V 240.
-    let y = f.y()[240 * 640 + 320];
-    let (u, v) = (f.u()[120 * 320 + 160], f.v()[120 * 320 + 160]);
-    eprintln!("centre pixel YUV = ({y}, {u}, {v})");
-    assert!(
-        y.abs_diff(82) <= 2 && u.abs_diff(90) <= 2 && v.abs_diff(240) <= 2,
-        "({y}, {u}, {v})"
-    );
     // Screen-content mode at native resolution: encode and decode the capture.
     let mut enc = VideoEncoder::new(VideoEncoderConfig::screen()).unwrap();
     let encoded = enc.encode(&f).unwrap().expect("first frame is encoded");
@@ -141,6 +240,49 @@ fn capture_red_screen_inner() {
         encoded.to_annex_b().len()
     );
     assert!(psnr >= 40.0, "PSNR {psnr}");
+    // What was drawn is what arrives: the background far from the window,
+    // and the middle of the window, in the decoded picture. The tolerance
+    // covers two rounding conversions (RGB → YUV → RGB) and the codec.
+    let (x, y, w, h) = WINDOW_RECT;
+    let checks = [
+        ("background", (520, 380), BACKGROUND),
+        ("background", (40, 440), BACKGROUND),
+        ("window", (x + w / 2, y + h / 2), WINDOW),
+        ("window", (x + 30, y + 30), WINDOW),
+    ];
+    // And received: the screen-share sender's packets, through the wire
+    // format, into a receiver (jitter buffer, reassembly, decode).
+    let received_frame = send_and_receive(&f);
+    assert_eq!((received_frame.width, received_frame.height), (640, 480));
+    for (what, (cx, cy), drawn) in checks {
+        let captured = mean_rgb(&f, cx, cy, 16);
+        let received = mean_rgb(&received_frame, cx, cy, 16);
+        let local = mean_rgb(&decoded, cx, cy, 16);
+        assert!(
+            colour_error(local, drawn) <= 8.0,
+            "{what}: decoded {local:?}"
+        );
+        let (ec, er) = (colour_error(captured, drawn), colour_error(received, drawn));
+        eprintln!(
+            "{what} at ({cx}, {cy}): drawn {} captured {captured:.0?} (off by {ec:.1}) \
+             received {received:.0?} (off by {er:.1})",
+            hex(drawn)
+        );
+        assert!(
+            ec <= 6.0,
+            "{what}: captured {captured:?} vs drawn {drawn:?}"
+        );
+        assert!(
+            er <= 8.0,
+            "{what}: received {received:?} vs drawn {drawn:?}"
+        );
+    }
+    // Windows: without a window manager X11 may list none; say which.
+    let windows: Vec<_> = devices
+        .iter()
+        .filter(|d| d.kind == DeviceKind::Window)
+        .collect();
+    eprintln!("windows listed: {windows:?}");
     // Through the trait and the spec parser too.
     let spec: SourceSpec = screen.id.parse().unwrap();
     let mut boxed = open(&spec, t0).unwrap();

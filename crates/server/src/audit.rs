@@ -95,7 +95,7 @@ pub(crate) async fn record(
 }
 
 /// An audit event as the API returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct AuditView {
     /// The event id.
     pub(crate) id: String,
@@ -114,7 +114,7 @@ pub(crate) struct AuditView {
 }
 
 /// The actor part of [`AuditView`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct ActorView {
     /// User id, if a user.
     pub(crate) user_id: Option<String>,
@@ -125,7 +125,7 @@ pub(crate) struct ActorView {
 }
 
 /// The target part of [`AuditView`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub(crate) struct TargetView {
     /// Kind.
     pub(crate) kind: String,
@@ -205,6 +205,13 @@ pub(crate) fn sentence(e: &NewAuditEvent) -> String {
         "user.deleted" => format!("deleted user {label}"),
         "domain.added" => format!("made {label} a managed domain"),
         "domain.removed" => format!("stopped managing domain {label}"),
+        "meeting.started" => format!("started meeting {label}"),
+        "meeting.ended" => match detail("reason").as_str() {
+            "empty" => "ended (everyone left)".to_owned(),
+            "ended_by_host" => "ended (a host ended it)".to_owned(),
+            "hostless" => "ended (it ran too long without a host)".to_owned(),
+            other => format!("ended ({})", other.replace('_', " ")),
+        },
         "meeting.participant_joined" => {
             format!(
                 "joined meeting {label} as {}",

@@ -44,6 +44,12 @@ pub struct ServerConfig {
     /// The wait before the first webhook retry; each further retry waits
     /// twice as long (capped at an hour).
     pub webhook_retry_base: Duration,
+    /// Let the server fetch URLs others registered (API clients' `jwks_uri`,
+    /// OpenID providers) on loopback addresses, and OpenID providers over
+    /// plain `http://` to a loopback address. Off by default: those URLs
+    /// may only reach public `https://` hosts (an SSRF guard). For tests
+    /// that run such services on 127.0.0.1.
+    pub allow_loopback_outbound: bool,
 }
 
 impl ServerConfig {
@@ -59,6 +65,7 @@ impl ServerConfig {
             database_url: None,
             outbound_ca_file: None,
             webhook_retry_base: DEFAULT_WEBHOOK_RETRY_BASE,
+            allow_loopback_outbound: false,
         }
     }
 

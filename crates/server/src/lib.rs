@@ -25,7 +25,8 @@
 //! - `token_issuer`: [`TokenIssuer`], token signing without HTTP (benches).
 //! - HTTP: `https` (TLS 1.3 accept loop), `routes` (the endpoints),
 //!   `auth` (bearer token → account), `api_error` (the JSON error shape),
-//!   `validate` (what counts as an email, a name, a password).
+//!   `validate` (what counts as an email, a name, a password), `openapi`
+//!   (the OpenAPI 3.1 description served at `/openapi.json`).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), confer_server::ServerError> {
@@ -52,11 +53,13 @@ mod ids;
 mod join_token;
 mod meeting_events;
 mod oauth;
+mod openapi;
 mod password;
 mod rate_limit;
 mod routes;
 mod server;
 mod signing_key;
+mod sso;
 mod store;
 mod token_issuer;
 mod validate;

@@ -46,6 +46,10 @@ struct Args {
     /// jwks_uri), besides the system's.
     #[arg(long)]
     outbound_ca: Option<PathBuf>,
+    /// Allow fetching API clients' jwks_uri and OpenID providers on loopback
+    /// addresses (tests only; refused by default as an SSRF guard).
+    #[arg(long)]
+    allow_loopback_outbound: bool,
     /// Log filter: a level (error, warn, info, debug, trace) or tracing
     /// directives such as `confer_server=debug,info`.
     #[arg(long, default_value = "info")]
@@ -76,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
         database_url: args.database_url,
         outbound_ca_file: args.outbound_ca,
         webhook_retry_base: confer_server::DEFAULT_WEBHOOK_RETRY_BASE,
+        allow_loopback_outbound: args.allow_loopback_outbound,
     };
     let server = confer_server::start(config)
         .await

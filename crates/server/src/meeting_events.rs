@@ -3,9 +3,11 @@
 //! The router started beside the API reports each meeting's start and end,
 //! every participant joining and leaving, and every host action as a
 //! [`RouterEvent`] on a channel. [`spawn`] runs the task that reads them:
-//! joins, leaves and host actions become audit records of the meeting's
-//! organisation (as the store knows it), and starts, ends, joins, leaves and
-//! expulsions are queued as webhooks to that organisation's endpoints.
+//! starts, ends, joins, leaves and host actions become audit records of the
+//! meeting's organisation (as the store knows it); starts, ends, joins,
+//! leaves and expulsions are queued as webhooks to that organisation's
+//! endpoints; and expulsions are recorded (lifted again by `allow_rejoin`)
+//! so that the join-token endpoint refuses the expelled user a new token.
 //!
 //! The router never waits for this task (it drops events when the channel
 //! is full), and a failed write here is logged, not retried: the meeting
@@ -15,12 +17,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use confer_router::core::{EventParticipant, RouterEvent};
+use confer_wire::control::LeaveReason;
+use confer_wire::host::HostAction;
 use confer_wire::ids::MeetingId;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 
 use crate::audit::{self, Actor, Target};
-use crate::store::{Meeting, Store, StoreError};
+use crate::store::{Expulsion, Meeting, Store, StoreError};
 use crate::webhooks::queue::enqueue;
 
 /// How many events may wait for this task before the router drops new
@@ -81,12 +85,16 @@ impl Recorder {
             object
         };
         match event {
-            RouterEvent::MeetingStarted { .. } => {
+            RouterEvent::MeetingStarted { first, .. } => {
+                let detail = json!({ "participant_id": first.participant_id.0 });
+                self.audit(&meeting, &first, "meeting.started", detail)
+                    .await?;
                 self.webhook(&meeting, "meeting.started", object(None))
                     .await
             }
             RouterEvent::MeetingEnded { reason, .. } => {
                 self.expelled_by.remove(&meeting_id);
+                self.audit_ended(&meeting, reason.as_str()).await?;
                 let mut body = object(None);
                 body["reason"] = reason.as_str().into();
                 self.webhook(&meeting, "meeting.ended", body).await
@@ -109,6 +117,16 @@ impl Recorder {
                 reason,
                 ..
             } => {
+                if reason == LeaveReason::Expelled {
+                    let expulsion = Expulsion {
+                        meeting_id: meeting.id,
+                        subject: participant.sub.clone(),
+                        name: participant.name.clone(),
+                        guest: participant.guest,
+                        at: crate::clock::now_unix(),
+                    };
+                    self.store.record_expulsion(&expulsion).await?;
+                }
                 let reason = json!(reason);
                 let detail =
                     json!({ "reason": reason, "participant_id": participant.participant_id.0 });
@@ -141,6 +159,9 @@ impl Recorder {
                 }
                 if action.name() == "expel" {
                     self.expelled_by.insert(meeting_id, actor.clone());
+                }
+                if let (HostAction::AllowRejoin { .. }, Some(target)) = (&action, &target) {
+                    self.store.lift_expulsion(meeting.id, &target.sub).await?;
                 }
                 self.audit(&meeting, &actor, "meeting.host_action", detail)
                     .await
@@ -180,6 +201,27 @@ impl Recorder {
             action,
             Some(target),
             detail,
+        )
+        .await
+    }
+
+    /// Appends "meeting N ended (why)" to the meeting's organisation; nobody
+    /// in particular ended it (a host's `end` is audited as a host action
+    /// of its own), so the meeting is the actor.
+    async fn audit_ended(&self, meeting: &Meeting, reason: &str) -> Result<(), StoreError> {
+        let actor = Actor::named(&format!("Meeting {}", meeting.id));
+        let target = Target {
+            kind: "meeting",
+            id: meeting.id.to_string(),
+            label: meeting.id.to_string(),
+        };
+        audit::record(
+            &self.store,
+            &meeting.org_id,
+            &actor,
+            "meeting.ended",
+            Some(target),
+            json!({ "reason": reason }),
         )
         .await
     }

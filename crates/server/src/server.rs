@@ -139,6 +139,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     };
     let kid = signing_key.kid().to_owned();
     let outbound = outbound_client(config.outbound_ca_file.as_deref())?;
+    let guarded_http = guarded_client(&config)?;
     let webhook_wake = Arc::new(tokio::sync::Notify::new());
     let webhook_worker = Worker::start(
         store.clone(),
@@ -158,7 +159,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             Duration::from_secs(60),
         )),
         outbound,
-        webhook_wake,
+        guarded_http,
         jwks_refresh_limiter: Arc::new(RateLimiter::new(
             JWKS_REFRESHES_PER_MINUTE,
             Duration::from_secs(60),
@@ -208,6 +209,30 @@ fn outbound_client(extra_ca: Option<&Path>) -> Result<reqwest::Client, ServerErr
     }
     builder
         .build()
+        .map_err(|e| ServerError::Tls(format!("outbound HTTPS client: {e}")))
+}
+
+/// The SSRF-guarded client for URLs others chose (`jwks_uri`, OpenID
+/// providers); see `oauth::outbound_guard`.
+fn guarded_client(
+    config: &ServerConfig,
+) -> Result<crate::oauth::jwks_fetch::GuardedHttp, ServerError> {
+    let extra_ca = match config.outbound_ca_file.as_deref() {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| ServerError::io(path, e))?;
+            Some(
+                reqwest::Certificate::from_pem(&pem).map_err(|e| ServerError::BadKeyFile {
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                })?,
+            )
+        }
+        None => None,
+    };
+    let policy = crate::oauth::outbound_guard::OutboundPolicy {
+        allow_loopback: config.allow_loopback_outbound,
+    };
+    crate::oauth::jwks_fetch::GuardedHttp::new(policy, extra_ca)
         .map_err(|e| ServerError::Tls(format!("outbound HTTPS client: {e}")))
 }
 

@@ -1,6 +1,8 @@
 //! What happens in a meeting reaches the web service: a join, an expulsion
 //! by the host and a leave, all over the real router on a raw TLS
-//! connection, show up in the organisation's audit trail and as webhooks.
+//! connection, show up in the organisation's audit trail (with the
+//! meeting's start and end) and as webhooks, and the expulsion bars new
+//! join tokens.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -224,12 +226,26 @@ async fn a_join_an_expulsion_and_a_leave_are_audited_and_sent_as_webhooks() {
             format!("Ada Lovelace (Analytical Engines) expelled Bo from meeting {id} at "),
             format!("Bo left meeting {id} (expelled) at "),
             format!("Ada Lovelace (Analytical Engines) left meeting {id} at "),
+            format!("Ada Lovelace (Analytical Engines) started meeting {id} at "),
+            format!("Meeting {id} ended (everyone left) at "),
         ] {
             assert!(
                 sentences.iter().any(|s| s.starts_with(&wanted)),
                 "no '{wanted}…' in {sentences:#?}"
             );
         }
+
+        // The expulsion was recorded (the router reported it before the
+        // meeting's end): no guest gets a token until a host allows Bo back,
+        // since a guest is a new random user with every token. The owner
+        // still does.
+        let (status, refusal) = api
+            .post(&join_token, None, json!({"display_name": "Not Bo"}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refusal}");
+        assert_eq!(refusal["error"], "guests_expelled");
+        let (status, grant) = api.post(&join_token, Some(&admin), json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{grant}");
         server.shutdown().await;
     })
     .await;

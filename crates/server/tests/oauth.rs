@@ -361,6 +361,8 @@ async fn jwks_uri_is_fetched_cached_and_refreshed_on_an_unknown_kid() {
 
         let mut config = common::config(dir.path()).await;
         config.outbound_ca_file = Some(ca.cert_path.clone());
+        // The stub is on 127.0.0.1, which the SSRF guard refuses by default.
+        config.allow_loopback_outbound = true;
         let server = confer_server::start(config).await.unwrap();
         let api = Api::new(&server);
         let issuer = server.api_url();

@@ -45,6 +45,66 @@ async fn meeting_with_guest(api: &Api) -> (String, u64, String) {
     (admin, id, grant["token"].as_str().unwrap().to_owned())
 }
 
+/// Joins meeting `id` with `token` over the router's TLS port, as a client
+/// would, and reads until admitted; dropping the stream disconnects. The
+/// router reports the join and the leave, which become webhooks.
+async fn join_over_tls(
+    server: &confer_server::RunningServer,
+    id: u64,
+    token: &str,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use confer_wire::control::{ClientMessage, ServerMessage};
+    use confer_wire::frame::{FrameKind, frame_bytes};
+    use rustls_pki_types::pem::PemObject;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let ca_pem = std::fs::read(server.ca_path()).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_slice(&ca_pem).unwrap())
+        .unwrap();
+    let mut tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        confer_router::tls::crypto_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tls.alpn_protocols = vec![confer_wire::ALPN.to_vec()];
+    let tcp = tokio::net::TcpStream::connect(server.tls_addr())
+        .await
+        .unwrap();
+    let name = rustls_pki_types::ServerName::from(server.tls_addr().ip());
+    let mut stream = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let join = ClientMessage::Join {
+        version: confer_wire::PROTOCOL_VERSION,
+        meeting_id: confer_wire::ids::MeetingId(id),
+        token: token.to_owned(),
+    };
+    stream
+        .write_all(&frame_bytes(FrameKind::Control, &join.encode()).unwrap())
+        .await
+        .unwrap();
+    loop {
+        let mut header = [0u8; 5];
+        stream.read_exact(&mut header).await.unwrap();
+        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        let mut payload = vec![0u8; len];
+        stream.read_exact(&mut payload).await.unwrap();
+        if header[0] != FrameKind::Control as u8 {
+            continue;
+        }
+        match ServerMessage::decode(&payload).unwrap() {
+            ServerMessage::Joined { .. } => return stream,
+            ServerMessage::Error { fatal: true, .. } => panic!("join refused"),
+            _ => {}
+        }
+    }
+}
+
 const SECRET: &str = "0123456789abcdef0123456789abcdef-shared";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,14 +172,7 @@ async fn events_are_signed_and_the_signature_verifies_independently() {
         assert!(!list.to_string().contains(SECRET) && !list.to_string().contains(&generated));
 
         // A participant joins: the router reports it, the receiver hears it.
-        let (status, body) = api
-            .post(
-                &format!("/api/v1/meetings/{id}/events"),
-                None,
-                json!({"token": guest_token, "event": "joined"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let _gus = join_over_tls(&server, id, &guest_token).await;
         wait_for("the joined event", || !events(&stub).is_empty()).await;
         let delivered = events(&stub).remove(0);
         let body: Value = serde_json::from_slice(&delivered.body).unwrap();
@@ -140,7 +193,24 @@ async fn events_are_signed_and_the_signature_verifies_independently() {
         .abs_diff(timestamp.parse().unwrap());
         assert!(age < 60);
 
-        // Only a host's session can start or end a meeting.
+        // Attendance reported by a client queues no webhook (the router
+        // already reported the join: a second one would duplicate it), and
+        // a meeting's start or end can no longer be reported at all.
+        let deliveries = format!(
+            "/api/v1/org/webhooks/{}/deliveries",
+            hook["webhook_id"].as_str().unwrap()
+        );
+        let (_, before) = api.get(&deliveries, Some(&admin)).await;
+        let (status, body) = api
+            .post(
+                &format!("/api/v1/meetings/{id}/events"),
+                None,
+                json!({"token": guest_token, "event": "joined"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (_, after) = api.get(&deliveries, Some(&admin)).await;
+        assert_eq!(before["deliveries"], after["deliveries"]);
         let (status, _) = api
             .post(
                 &format!("/api/v1/meetings/{id}/events"),
@@ -148,7 +218,7 @@ async fn events_are_signed_and_the_signature_verifies_independently() {
                 json!({"token": guest_token, "event": "ended"}),
             )
             .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(status, StatusCode::BAD_REQUEST);
         server.shutdown().await;
     })
     .await;
@@ -174,14 +244,8 @@ async fn failed_deliveries_are_retried_and_survive_a_restart() {
             .await;
         assert_eq!(hook["validated"], true, "{hook}");
         let hook_id = hook["webhook_id"].as_str().unwrap().to_owned();
-        let (status, _) = api
-            .post(
-                &format!("/api/v1/meetings/{id}/events"),
-                None,
-                json!({"token": guest_token, "event": "left"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
+        // A participant joins and goes: the router reports the leave.
+        drop(join_over_tls(&server, id, &guest_token).await);
         // Refused twice: retried with backoff (100 ms, then 200 ms).
         wait_for("two attempts", || events(&stub).len() >= 2).await;
         let port = server.api_url().rsplit(':').next().unwrap().parse().unwrap();

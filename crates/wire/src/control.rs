@@ -9,8 +9,11 @@
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::host::{HostAction, MeetingEvent, ShareState, WaitReason, WaitingEntry};
+use crate::host::{
+    HostAction, MeetingEvent, MeetingSettings, ShareState, WaitReason, WaitingEntry,
+};
 use crate::ids::{MeetingId, ParticipantId, Role};
+pub use crate::media_control::Subscription;
 
 /// Longest chat message accepted, in bytes of UTF-8.
 pub const MAX_CHAT_LEN: usize = 4096;
@@ -81,6 +84,12 @@ pub enum ClientMessage {
     },
     /// A host control; refused with [`ErrorCode::NotAllowed`] unless your role allows it.
     Host(HostAction),
+    /// Chooses which simulcast layer of one sender's camera the router
+    /// forwards you, or none (see [`crate::media_control`]).
+    Subscribe(Subscription),
+    /// E2E meetings: an MLS handshake message for the router to deliver
+    /// (see [`crate::keys`]).
+    Mls(crate::keys::MlsClientMessage),
 }
 
 /// What the router may say to a client.
@@ -104,6 +113,11 @@ pub enum ServerMessage {
         keepalive_interval_ms: u32,
         /// Silence after which the router drops you.
         silence_timeout_ms: u32,
+        /// The meeting's rules as they are now (lock, chat, screen share,
+        /// self-unmute, recording, waiting room, …), so a late joiner shows
+        /// the truth; absent from older routers (then the defaults).
+        #[serde(default)]
+        settings: MeetingSettings,
     },
     /// Someone entered the meeting.
     ParticipantJoined {
@@ -178,6 +192,10 @@ pub enum ServerMessage {
         /// What happened.
         event: MeetingEvent,
     },
+    /// A standard meeting's media key for one epoch (see [`crate::keys`]).
+    MediaKey(crate::keys::MediaKey),
+    /// E2E meetings: an MLS request or relayed handshake message (see [`crate::keys`]).
+    Mls(crate::keys::MlsServerMessage),
 }
 
 /// One line of the roster. Fields after `guest` came with host controls and
@@ -368,6 +386,10 @@ mod tests {
                 }],
                 keepalive_interval_ms: 2000,
                 silence_timeout_ms: 6000,
+                settings: MeetingSettings {
+                    locked: true,
+                    ..MeetingSettings::default()
+                },
             },
             ServerMessage::ParticipantLeft {
                 participant_id: ParticipantId(2),

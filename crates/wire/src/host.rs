@@ -214,6 +214,80 @@ impl MeetingEvent {
     }
 }
 
+/// The meeting's current rules, as host controls last set them. Sent in
+/// [`crate::control::ServerMessage::Joined`] so that someone joining a
+/// meeting in progress shows the truth from the start; afterwards a client
+/// keeps it current with [`MeetingSettings::apply`] on every
+/// [`MeetingEvent::HostAction`] it receives. Fields default when absent, so
+/// a `joined` from an older router still decodes (as an unrestricted meeting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MeetingSettings {
+    /// Nobody new may join (except with a `host` token).
+    pub locked: bool,
+    /// Participants joining from now on wait until a host admits them.
+    pub waiting_room: bool,
+    /// Participants may enter while no host is present.
+    pub join_before_host: bool,
+    /// Who participants may chat with.
+    pub chat: ChatPolicy,
+    /// Who may share their screen.
+    pub share: SharePolicy,
+    /// Participants may unmute themselves.
+    pub unmute_self: bool,
+    /// Participants may start their own video.
+    pub start_video: bool,
+    /// Participants may rename themselves.
+    pub rename_self: bool,
+    /// Participants may record locally (hosts allowed everyone); a
+    /// newcomer's own permission starts from this. Per-participant grants
+    /// arrive as `set_recording` events naming them.
+    pub record_all: bool,
+}
+
+impl Default for MeetingSettings {
+    /// The settings of a meeting nobody has restricted.
+    fn default() -> Self {
+        Self {
+            locked: false,
+            waiting_room: false,
+            join_before_host: true,
+            chat: ChatPolicy::Everyone,
+            share: SharePolicy::Everyone,
+            unmute_self: true,
+            start_video: true,
+            rename_self: true,
+            record_all: false,
+        }
+    }
+}
+
+impl MeetingSettings {
+    /// Mirrors a host action that took effect (as announced in an event);
+    /// actions that change no meeting-wide rule leave it as it is.
+    pub fn apply(&mut self, action: &HostAction) {
+        match action {
+            HostAction::Lock { locked } => self.locked = *locked,
+            HostAction::SetChat { chat } => self.chat = *chat,
+            HostAction::SetScreenShare { share } => self.share = *share,
+            HostAction::SetWaitingRoom { enabled } => self.waiting_room = *enabled,
+            HostAction::SetRecording {
+                participant_id: None,
+                allowed,
+            } => self.record_all = *allowed,
+            HostAction::Allow {
+                permission,
+                allowed,
+            } => match permission {
+                Permission::UnmuteSelf => self.unmute_self = *allowed,
+                Permission::StartVideo => self.start_video = *allowed,
+                Permission::RenameSelf => self.rename_self = *allowed,
+            },
+            _ => {}
+        }
+    }
+}
+
 /// Who participants may chat with. Hosts and co-hosts may always chat with
 /// everyone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -334,5 +408,52 @@ mod tests {
         };
         assert_eq!(ServerMessage::decode(&e.encode()).unwrap(), e);
         assert!(ClientMessage::decode(br#"{"type":"host","action":"fly"}"#).is_err());
+    }
+
+    #[test]
+    fn settings_follow_host_actions_and_default_when_absent() {
+        let mut s = MeetingSettings::default();
+        for action in [
+            HostAction::Lock { locked: true },
+            HostAction::SetChat {
+                chat: ChatPolicy::Nobody,
+            },
+            HostAction::SetScreenShare {
+                share: SharePolicy::HostOnly,
+            },
+            HostAction::SetWaitingRoom { enabled: true },
+            HostAction::SetRecording {
+                participant_id: None,
+                allowed: true,
+            },
+            HostAction::Allow {
+                permission: Permission::UnmuteSelf,
+                allowed: false,
+            },
+            // One participant's permission is not a meeting-wide rule.
+            HostAction::SetRecording {
+                participant_id: Some(ParticipantId(2)),
+                allowed: false,
+            },
+            HostAction::Mute {
+                participant_id: None,
+            },
+        ] {
+            s.apply(&action);
+        }
+        assert!(s.locked && s.waiting_room && s.record_all && !s.unmute_self);
+        assert_eq!(
+            (s.chat, s.share),
+            (ChatPolicy::Nobody, SharePolicy::HostOnly)
+        );
+        assert!(s.start_video && s.rename_self && s.join_before_host);
+        let decoded: MeetingSettings = crate::control::decode(br#"{"locked":true}"#).unwrap();
+        assert_eq!(
+            decoded,
+            MeetingSettings {
+                locked: true,
+                ..MeetingSettings::default()
+            }
+        );
     }
 }

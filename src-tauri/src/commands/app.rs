@@ -7,6 +7,7 @@ use crate::error::Error;
 
 /// What the UI shows about the running app (TypeScript: `AppInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct AppInfo {
     /// Product name from `tauri.conf.json`.

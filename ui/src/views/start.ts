@@ -2,9 +2,9 @@
  * The start screen: the Confer wordmark, a "Sign in" form, a "Join a
  * meeting" form and the app's version.
  *
- * Both forms validate locally (see `../forms.ts`) and are not yet connected
- * to a server; the version comes from the shell's `app_info` command through
- * the store. Everything is plain form controls with real labels, so the
+ * Both forms validate locally (see `../forms.ts`), then hand what was typed
+ * to the {@link StartActions} the app gives (sign in, join as a guest); the
+ * version comes from the shell's `app_info` command through the store. Everything is plain form controls with real labels, so the
  * screen works with a keyboard and a screen reader without extra code.
  */
 
@@ -17,6 +17,28 @@ import type { Store } from "../store";
 /** What the start screen shows. */
 export interface StartState {
   appInfo: AppInfoState;
+}
+
+/** What the start screen's forms do; each resolves to an error to show, or null. */
+export interface StartActions {
+  signIn(email: string, password: string): Promise<string | null>;
+  join(meeting: string, name: string): Promise<string | null>;
+}
+
+/** Runs a form's action with its button disabled, then shows the outcome. */
+async function runAction(
+  button: HTMLButtonElement,
+  status: HTMLElement,
+  busyText: string,
+  action: () => Promise<string | null>,
+): Promise<void> {
+  button.disabled = true;
+  status.textContent = busyText;
+  status.classList.remove("error");
+  const error = await action();
+  button.disabled = false;
+  status.textContent = error ?? "";
+  status.classList.toggle("error", error !== null);
 }
 
 /** One labelled input with its hint and error line. */
@@ -98,7 +120,11 @@ function versionText(state: AppInfoState): string {
  * Draws the start screen into `root` (replacing what was there) and keeps
  * its version line in step with `store`. Returns a function that detaches it.
  */
-export function mountStart(root: HTMLElement, store: Store<StartState>): () => void {
+export function mountStart(
+  root: HTMLElement,
+  store: Store<StartState>,
+  actions?: StartActions,
+): () => void {
   // Sign in.
   const email = field("sign-in-email", "Email", {
     type: "email",
@@ -112,22 +138,31 @@ export function mountStart(root: HTMLElement, store: Store<StartState>): () => v
     autocomplete: "current-password",
     required: true,
   });
-  const signInStatus = h("p", { class: "form-status", role: "status" });
+  const signInStatus = h("p", { id: "sign-in-status", class: "form-status", role: "status" });
+  const signInButton = h("button", { type: "submit", class: "primary" }, "Sign in");
   const signInForm = h(
     "form",
     { id: "sign-in", class: "panel-form", novalidate: true, "aria-labelledby": "sign-in-title" },
     email.wrapper,
     password.wrapper,
-    h("button", { type: "submit", class: "primary" }, "Sign in"),
+    signInButton,
     signInStatus,
   );
   signInForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const errors = validateSignIn({ email: email.input.value, password: password.input.value });
     showErrors({ email, password }, errors);
-    signInStatus.textContent = isValid(errors)
-      ? "Signing in is not available in this preview build yet."
-      : "";
+    if (!isValid(errors)) {
+      signInStatus.textContent = "";
+      return;
+    }
+    if (actions === undefined) {
+      signInStatus.textContent = "Signing in needs the desktop app.";
+      return;
+    }
+    void runAction(signInButton, signInStatus, "Signing in…", () =>
+      actions.signIn(email.input.value.trim(), password.input.value),
+    );
   });
 
   // Join a meeting.
@@ -147,7 +182,8 @@ export function mountStart(root: HTMLElement, store: Store<StartState>): () => v
     "9 to 11 digits, from your invitation",
   );
   const name = field("join-name", "Your name", { type: "text", autocomplete: "name", required: true });
-  const joinStatus = h("p", { class: "form-status", role: "status" });
+  const joinStatus = h("p", { id: "join-status", class: "form-status", role: "status" });
+  const joinButton = h("button", { type: "submit", class: "primary" }, "Join");
   meetingId.input.addEventListener("input", () => formatWhileTyping(meetingId.input));
   // A pasted id may carry dashes or more spacing than maxlength allows.
   meetingId.input.addEventListener("paste", (event) => {
@@ -162,16 +198,24 @@ export function mountStart(root: HTMLElement, store: Store<StartState>): () => v
     { id: "join", class: "panel-form", novalidate: true, "aria-labelledby": "join-title" },
     meetingId.wrapper,
     name.wrapper,
-    h("button", { type: "submit", class: "primary" }, "Join"),
+    joinButton,
     joinStatus,
   );
   joinForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const errors = validateJoin({ meetingId: meetingId.input.value, name: name.input.value });
     showErrors({ meetingId, name }, errors);
-    joinStatus.textContent = isValid(errors)
-      ? "Joining meetings is not available in this preview build yet."
-      : "";
+    if (!isValid(errors)) {
+      joinStatus.textContent = "";
+      return;
+    }
+    if (actions === undefined) {
+      joinStatus.textContent = "Joining needs the desktop app.";
+      return;
+    }
+    void runAction(joinButton, joinStatus, "Joining…", () =>
+      actions.join(meetingId.input.value, name.input.value.trim()),
+    );
   });
 
   const version = h("p", { id: "app-version", class: "version" });

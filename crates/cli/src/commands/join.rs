@@ -5,7 +5,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use confer_client::api::{ApiError, JoinTokenRequest};
-use confer_client::driver::{self, Command, ConnectOptions};
+use confer_client::driver::{self, Command, ConnectOptions, MediaSetup};
+use confer_client::media::playout::{FanOut, SpeakerSink};
+use confer_client::media::save::SaveReceived;
+use confer_client::media::{
+    CaptureTrack, MediaConfig, MediaEngine, MediaSink, SourceSpec, probe_source,
+};
 use confer_client::session::{Event, Session, SessionConfig};
 use confer_wire::ids::{MeetingId, ParticipantId};
 use serde_json::json;
@@ -109,6 +114,8 @@ async fn run(
         }
         None => Script { steps: Vec::new() },
     };
+    // Bad media flags are refused before joining too.
+    let media = media_setup(args).map_err(Failure::Error)?;
     let ca_pem = target.ca_pem().map_err(error)?.ok_or_else(|| {
         Failure::Error("router connections need a CA: give --ca (or log in with one)".into())
     })?;
@@ -143,7 +150,17 @@ async fn run(
     let session = Session::new(config, Instant::now().into_std());
     let (commands, command_rx) = mpsc::channel(64);
     let (event_tx, mut events) = mpsc::unbounded_channel();
-    let mut driver_task = tokio::spawn(driver::run(connection, session, command_rx, event_tx));
+    let mut driver_task = tokio::spawn(async move {
+        match media {
+            Some(setup) => {
+                driver::run_with_media(connection, session, command_rx, event_tx, setup).await
+            }
+            None => (
+                driver::run(connection, session, command_rx, event_tx).await,
+                None,
+            ),
+        }
+    });
 
     let wait_for = args.wait_for.unwrap_or(0);
     let mut present = BTreeSet::<ParticipantId>::new();
@@ -219,8 +236,8 @@ async fn run(
         }
     }
     drop(commands);
-    let session = match tokio::time::timeout(FINISH_TIMEOUT, &mut driver_task).await {
-        Ok(Ok(session)) => session,
+    let (session, engine) = match tokio::time::timeout(FINISH_TIMEOUT, &mut driver_task).await {
+        Ok(Ok(finished)) => finished,
         Ok(Err(e)) => return Err(Failure::Error(format!("the connection driver failed: {e}"))),
         Err(_) => {
             driver_task.abort();
@@ -230,6 +247,13 @@ async fn run(
         }
     };
     report.fill_from(&session);
+    if let Some(engine) = engine {
+        let stats = engine.stats();
+        for e in &stats.source_errors {
+            eprintln!("warning: capture failed: {e}");
+        }
+        report.fill_media(&stats);
+    }
     report.refusals = runner.refusals;
     if args.wait_for.is_some() {
         report.wait_for = Some(WaitForReport {
@@ -239,6 +263,45 @@ async fn run(
         });
     }
     Ok(())
+}
+
+/// The media engine, sources and sinks the media flags ask for; `None`
+/// when no flag asks for real media.
+fn media_setup(args: &JoinArgs) -> Result<Option<MediaSetup>, String> {
+    let sources: Vec<(CaptureTrack, SourceSpec)> = [
+        (CaptureTrack::Audio, &args.audio_in),
+        (CaptureTrack::Camera, &args.video_in),
+        (CaptureTrack::Screen, &args.screen_in),
+    ]
+    .into_iter()
+    .filter_map(|(track, spec)| spec.clone().map(|s| (track, s)))
+    .collect();
+    if sources.is_empty() && args.save_received.is_none() && !args.play_audio {
+        return Ok(None);
+    }
+    for (track, spec) in &sources {
+        probe_source(spec).map_err(|e| format!("{track:?} source: {e}"))?;
+    }
+    let mut sinks: Vec<Box<dyn MediaSink>> = Vec::new();
+    if let Some(dir) = &args.save_received {
+        let save =
+            SaveReceived::new(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        sinks.push(Box::new(save));
+    }
+    if args.play_audio {
+        let speaker = SpeakerSink::open().map_err(|e| format!("cannot play audio: {e}"))?;
+        sinks.push(Box::new(speaker));
+    }
+    let sink: Option<Box<dyn MediaSink>> = match sinks.len() {
+        0 => None,
+        1 => sinks.pop(),
+        _ => Some(Box::new(FanOut(sinks))),
+    };
+    Ok(Some(MediaSetup {
+        engine: MediaEngine::new(MediaConfig::default()),
+        sources,
+        sink,
+    }))
 }
 
 /// Interrupted before the session started: that is leaving, not failing.

@@ -1,4 +1,5 @@
-//! `confer meeting create` and `confer meeting show`.
+//! `confer meeting create` (`--e2e` for an end-to-end encrypted meeting)
+//! and `confer meeting show`.
 
 use std::process::ExitCode;
 
@@ -22,6 +23,9 @@ pub(crate) async fn create(
         .create_meeting(&NewMeeting {
             topic: args.topic.clone(),
             passcode: args.passcode.clone(),
+            // Only sent when asked for, so the server's default stays the
+            // default otherwise.
+            e2e: args.e2e.then_some(true),
         })
         .await?;
     if cli.json {
@@ -47,6 +51,10 @@ pub(crate) async fn show(cli: &Cli, target: &Target, id: u64) -> anyhow::Result<
             "passcode: {}",
             if meeting.has_passcode { "yes" } else { "no" }
         );
+        println!(
+            "encryption: {}",
+            if meeting.e2e { "e2e" } else { "standard" }
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -57,5 +65,6 @@ fn meeting_json(meeting: &Meeting) -> serde_json::Value {
         "topic": meeting.topic,
         "has_passcode": meeting.has_passcode,
         "host_user_id": meeting.host_user_id,
+        "e2e": meeting.e2e,
     })
 }

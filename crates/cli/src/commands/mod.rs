@@ -2,6 +2,7 @@
 //! process exit code.
 
 pub(crate) mod account;
+pub(crate) mod devices;
 pub(crate) mod join;
 pub(crate) mod login;
 pub(crate) mod meeting;

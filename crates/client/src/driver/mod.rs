@@ -12,6 +12,7 @@
 //! the session with a clear [`EndReason::Error`](crate::session::EndReason)
 //! or is dropped and counted, per the protocol; it never panics.
 
+mod capture;
 mod link;
 mod quic;
 mod tls_tcp;
@@ -27,8 +28,10 @@ use confer_wire::ids::ParticipantId;
 use tokio::sync::mpsc;
 
 use crate::api::RouterAddresses;
+use crate::media::{CaptureTrack, MediaEngine, MediaSink};
 use crate::session::{Event, Output, Session};
 use crate::tls::{TlsError, router_client_config};
+use confer_media::source::SourceSpec;
 
 use link::{Incoming, Link};
 
@@ -278,6 +281,25 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// Media for [`run_with_media`]: the engine, what to capture, where decoded
+/// media goes.
+pub struct MediaSetup {
+    /// The media engine (its config says how we send).
+    pub engine: MediaEngine,
+    /// Sources to capture once admitted, each for one of our tracks.
+    pub sources: Vec<(CaptureTrack, SourceSpec)>,
+    /// Where received media goes; `None` decodes and counts only.
+    pub sink: Option<Box<dyn MediaSink>>,
+}
+
+impl fmt::Debug for MediaSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediaSetup")
+            .field("sources", &self.sources)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Runs `session` over `connection` until the session ends, then closes the
 /// connection and returns the session (its roster and statistics stay
 /// readable).
@@ -289,12 +311,44 @@ fn now() -> Instant {
 /// dropped.
 pub async fn run(
     connection: RouterConnection,
+    session: Session,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+) -> Session {
+    run_inner(connection, session, commands, events, None)
+        .await
+        .0
+}
+
+/// [`run`] with real media: once admitted, captures `media.sources` in real
+/// time, encodes, seals and sends them; passes received media through the
+/// engine to `media.sink`. Returns the session and the engine (for its
+/// statistics).
+pub async fn run_with_media(
+    connection: RouterConnection,
+    session: Session,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+    media: MediaSetup,
+) -> (Session, Option<MediaEngine>) {
+    run_inner(connection, session, commands, events, Some(media)).await
+}
+
+/// How many captured frames may wait for the driver; a capture thread
+/// blocks beyond that rather than piling up memory.
+const CAPTURE_QUEUE: usize = 32;
+
+async fn run_inner(
+    connection: RouterConnection,
     mut session: Session,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::UnboundedSender<Event>,
-) -> Session {
+    mut media: Option<MediaSetup>,
+) -> (Session, Option<MediaEngine>) {
     let mut link = connection.link;
     let mut commands_open = true;
+    let (capture_tx, mut capture_rx) = mpsc::channel(CAPTURE_QUEUE);
+    let mut capture: Option<capture::Capture> = None;
     loop {
         while let Some(output) = session.poll_output() {
             match output {
@@ -305,9 +359,45 @@ pub async fn run(
                 }
                 Output::Media(packet) => link.send_media(packet),
                 Output::Event(event) => {
+                    if let Some(sink) = media.as_mut().and_then(|m| m.sink.as_mut()) {
+                        name_participants(sink.as_mut(), &event);
+                    }
                     let _ = events.send(event);
                 }
                 Output::Close => link.close().await,
+            }
+        }
+        if let Some(m) = media.as_mut() {
+            if capture.is_none()
+                && !session.is_ended()
+                && let Some(me) = session.participant_id()
+            {
+                m.engine.handle_joined(me);
+                // The router forwards camera video only while our roster
+                // entry says it is on.
+                if m.sources.iter().any(|(t, _)| *t == CaptureTrack::Camera)
+                    && let Err(e) =
+                        session.request(confer_wire::control::ClientMessage::SetVideo { on: true })
+                {
+                    tracing::warn!("cannot turn video on: {e}");
+                }
+                capture = Some(capture::start(&m.sources, &capture_tx));
+            }
+            pump_media(m, &mut session);
+            // Sending may have queued media for the link.
+            while let Some(output) = session.poll_output() {
+                match output {
+                    Output::Media(packet) => link.send_media(packet),
+                    Output::Event(event) => {
+                        let _ = events.send(event);
+                    }
+                    Output::Control(msg) => {
+                        if link.send_control(&msg.encode()).await.is_err() {
+                            session.fail("the connection to the router failed while sending");
+                        }
+                    }
+                    Output::Close => link.close().await,
+                }
             }
         }
         if session.is_ended() {
@@ -318,9 +408,20 @@ pub async fn run(
                     link.media_dropped
                 );
             }
-            return session;
+            drop(capture);
+            let engine = media.map(|mut m| {
+                if let Some(sink) = m.sink.as_mut() {
+                    sink.finish();
+                }
+                m.engine
+            });
+            return (session, engine);
         }
-        let deadline = session.poll_timeout();
+        let media_deadline = media.as_ref().and_then(|m| m.engine.poll_timeout());
+        let deadline = [session.poll_timeout(), media_deadline]
+            .into_iter()
+            .flatten()
+            .min();
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
@@ -330,11 +431,33 @@ pub async fn run(
         tokio::select! {
             incoming = link.inbox.recv() => match incoming {
                 Some(Incoming::Control(payload)) => session.handle_control(now(), &payload),
-                Some(Incoming::Media(packet)) => session.handle_media(now(), &packet),
+                Some(Incoming::Media(packet)) => {
+                    let now = now();
+                    if session.handle_media(now, &packet)
+                        && let Some(m) = media.as_mut()
+                    {
+                        m.engine.handle_packet(now, &packet, &mut session);
+                    }
+                }
                 Some(Incoming::Closed(detail)) => session.handle_transport_closed(now(), detail.as_deref()),
                 Some(Incoming::Failed(reason)) => session.fail(reason),
                 None => session.handle_transport_closed(now(), Some("the connection's tasks stopped")),
             },
+            captured = capture_rx.recv(), if capture.is_some() => {
+                if let (Some(m), Some(captured)) = (media.as_mut(), captured) {
+                    match captured {
+                        capture::Captured::Frame(track, frame) => {
+                            if let Err(e) = m.engine.handle_captured(now(), track, &frame, &mut session) {
+                                tracing::debug!("{track:?} frame not sent: {e}");
+                            }
+                        }
+                        capture::Captured::Failed(track, reason) => {
+                            tracing::warn!("{track:?} capture failed: {reason}");
+                            m.engine.handle_source_error(format!("{track:?}: {reason}"));
+                        }
+                    }
+                }
+            }
             command = commands.recv(), if commands_open => match command {
                 Some(Command::Chat { to, text }) => {
                     if let Err(e) = session.send_chat(to, &text) {
@@ -360,7 +483,48 @@ pub async fn run(
                     session.leave(now());
                 }
             },
-            () = sleep => session.handle_timeout(now()),
+            () = sleep => {
+                let now = now();
+                session.handle_timeout(now);
+                if let Some(m) = media.as_mut() {
+                    m.engine.handle_timeout(now, &mut session);
+                }
+            }
         }
+    }
+}
+
+/// Moves the engine's outputs on: our packets to the session, decoded media
+/// to the sink.
+fn pump_media(m: &mut MediaSetup, session: &mut Session) {
+    while let Some(packet) = m.engine.poll_transmit() {
+        if let Err(e) = session.send_media(packet) {
+            tracing::debug!("media not sent: {e}");
+        }
+    }
+    while let Some(feedback) = m.engine.poll_feedback() {
+        // RTCP feedback names the other participant's stream; it goes out
+        // once the session and router relay feedback to the stream's owner.
+        if let Err(e) = session.send_media(feedback) {
+            tracing::trace!("feedback not sent: {e}");
+        }
+    }
+    while let Some(output) = m.engine.poll_output() {
+        if let Some(sink) = m.sink.as_mut() {
+            sink.handle(output);
+        }
+    }
+}
+
+/// Tells the sink the names of participants an event introduces.
+fn name_participants(sink: &mut dyn MediaSink, event: &Event) {
+    match event {
+        Event::Joined { roster, .. } => {
+            for e in roster {
+                sink.participant_named(e.participant_id, &e.name);
+            }
+        }
+        Event::ParticipantJoined(e) => sink.participant_named(e.participant_id, &e.name),
+        _ => {}
     }
 }

@@ -86,4 +86,8 @@ pub enum SessionError {
     /// (`join`, `leave`, `ping` and `chat` have their own calls).
     #[error("not a request message: {0}")]
     NotARequest(&'static str),
+    /// A media frame could not be sealed or opened (no key yet, tampered,
+    /// unknown key id, replayed, ...); drop the frame.
+    #[error("media frame refused: {0}")]
+    FrameCrypto(#[from] super::keys::FrameCryptoError),
 }

@@ -35,6 +35,8 @@ mod config;
 mod controls;
 mod frame_crypto;
 mod inspect;
+mod keys;
+mod keys_mls;
 mod output;
 mod roster;
 mod stats;
@@ -55,6 +57,7 @@ pub use config::{
     DEFAULT_JOIN_TIMEOUT, DEFAULT_LEAVE_LINGER, SessionConfig, SessionError, SessionState,
 };
 pub use controls::MeetingEventRecord;
+pub use keys::{Encryption, EncryptionStats, FrameCryptoError, standard_key_id};
 pub use output::{Event, Output};
 pub use roster::{Roster, SeenParticipant};
 pub use stats::{
@@ -128,6 +131,10 @@ pub struct Session {
     waiting_room: Vec<confer_wire::host::WaitingEntry>,
     /// Every meeting event received, in order.
     meeting_events: Vec<MeetingEventRecord>,
+    /// The meeting's rules as the router last announced them (`controls.rs`).
+    rules: controls::Rules,
+    /// Media keys: SFrame sender and receivers, epochs (`keys.rs`).
+    frame_keys: keys::FrameKeys,
 }
 
 impl Session {
@@ -140,6 +147,7 @@ impl Session {
             token: config.token.clone(),
         }));
         Session {
+            frame_keys: keys::FrameKeys::new(keys::encryption_of_token(&config.token)),
             phase: Phase::Joining {
                 deadline: now + config.join_timeout,
             },
@@ -153,6 +161,7 @@ impl Session {
             rtt: None,
             roster: Roster::default(),
             roster_events: Vec::new(),
+            rules: controls::Rules::default(),
             chat_received: Vec::new(),
             chat_sent: 0,
             media: MediaStats::default(),
@@ -275,6 +284,7 @@ impl Session {
                 roster,
                 keepalive_interval_ms,
                 silence_timeout_ms,
+                settings,
             } => {
                 if !joining {
                     return self.violation("a second `joined`".into());
@@ -290,6 +300,7 @@ impl Session {
                         "the router speaks protocol version {version}, we speak {PROTOCOL_VERSION}"
                     )));
                 }
+                self.rules = controls::Rules::joined(settings);
                 self.admit(
                     now,
                     participant_id,
@@ -299,6 +310,7 @@ impl Session {
                     keepalive_interval_ms,
                     silence_timeout_ms,
                 );
+                self.on_joined_keys();
             }
             ServerMessage::Error {
                 code,
@@ -398,6 +410,8 @@ impl Session {
                     own,
                 }));
             }
+            ServerMessage::MediaKey(key) => self.on_media_key(key),
+            ServerMessage::Mls(message) => self.on_mls(message),
             // Messages a later protocol version may add; the router is
             // responsible for not sending them to a version-1 client.
             _ => self.violation("a message this client does not know".into()),
@@ -446,14 +460,18 @@ impl Session {
     }
 
     /// Handles one RTP packet from the router (a datagram or a media frame).
-    pub fn handle_media(&mut self, now: Instant, packet: &[u8]) {
+    ///
+    /// Returns `true` when it is real media (or RTCP feedback) that the
+    /// driver should pass on to its [`crate::media::MediaEngine`]; the
+    /// synthetic test stream and anything malformed stay here.
+    pub fn handle_media(&mut self, now: Instant, packet: &[u8]) -> bool {
         if self.is_ended() {
-            return;
+            return false;
         }
         self.last_heard = now;
         let Ok(parsed) = RtpPacket::parse(packet) else {
             self.media.malformed_packets += 1;
-            return;
+            return false;
         };
         let from = participant_of_ssrc(parsed.header.ssrc);
         let entry = self.media.received.entry(from).or_default();
@@ -464,7 +482,9 @@ impl Session {
                 Ok(_) => entry.synthetic_intact += 1,
                 Err(_) => entry.synthetic_corrupt += 1,
             }
+            return false;
         }
+        true
     }
 
     /// The connection closed or failed; `detail` says how, if known.

@@ -41,6 +41,7 @@ fn joined_msg() -> ServerMessage {
         ],
         keepalive_interval_ms: 2000,
         silence_timeout_ms: 6000,
+        settings: Default::default(),
     }
 }
 
@@ -517,3 +518,4 @@ fn a_newer_protocol_version_is_an_error() {
 }
 
 mod host_controls;
+mod media_keys;

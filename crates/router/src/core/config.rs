@@ -1,6 +1,7 @@
 //! Tunables of the meeting core. The defaults are the protocol's numbers
 //! (`docs/protocol.md`, "Liveness"); tests and benchmarks may change them.
 
+use std::fmt;
 use std::time::Duration;
 
 /// Limits and timers of a [`crate::core::Router`].
@@ -26,6 +27,30 @@ pub struct CoreConfig {
     /// How long before [`CoreConfig::hostless_limit`] everyone is warned
     /// (issue rule: at 25 min, so 5 min before).
     pub hostless_warning: Duration,
+    /// Seeds the generator of standard meetings' media keys
+    /// (`router/media_keys.rs`). The core reads no OS randomness itself, so
+    /// it stays deterministic: [`Default`] draws a fresh seed from the OS
+    /// random number generator (what the driver uses), tests give a fixed one.
+    pub media_key_seed: MediaKeySeed,
+}
+
+/// The 32-byte seed of the router's media key generator. Every media key
+/// the router hands out follows from it, so it is as secret as they are:
+/// `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MediaKeySeed(pub [u8; 32]);
+
+impl MediaKeySeed {
+    /// A fresh seed from the operating system's random number generator.
+    pub fn from_os_rng() -> Self {
+        MediaKeySeed(rand::random())
+    }
+}
+
+impl fmt::Debug for MediaKeySeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MediaKeySeed(..)")
+    }
 }
 
 impl Default for CoreConfig {
@@ -37,6 +62,7 @@ impl Default for CoreConfig {
             max_participants_per_meeting: 1000,
             hostless_limit: Duration::from_secs(30 * 60),
             hostless_warning: Duration::from_secs(5 * 60),
+            media_key_seed: MediaKeySeed::from_os_rng(),
         }
     }
 }

@@ -7,20 +7,23 @@
 //! chat from 1) when someone joins it again, as nobody is left who could
 //! confuse the old ids with the new. Remembering every meeting ever held
 //! would grow without bound. The meeting also keeps what host controls set
-//! ([`Settings`]), who waits to enter, and which users were expelled; the
+//! ([`Settings`]), who waits to enter, and which users were expelled
+//! (`bans.rs`); the
 //! decisions about them are made in `router/host_controls.rs`,
 //! `router/waiting_room.rs` and `permissions.rs`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use confer_wire::control::RosterEntry;
-use confer_wire::host::{ChatPolicy, SharePolicy, WaitReason, WaitingEntry};
+use confer_wire::host::{ChatPolicy, MeetingSettings, SharePolicy, WaitReason, WaitingEntry};
 use confer_wire::ids::{MAX_PARTICIPANT_ID, ParticipantId, Role};
 use confer_wire::token::JoinPolicy;
 
+use super::bans::Bans;
 use super::output::{ConnectionId, Recipients};
+use super::router::forwarding::MeetingMedia;
 
 /// Someone in a meeting (or waiting to enter it).
 #[derive(Debug)]
@@ -109,6 +112,23 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The settings as `joined` tells a newcomer.
+    pub(crate) fn to_wire(&self) -> MeetingSettings {
+        MeetingSettings {
+            locked: self.locked,
+            waiting_room: self.waiting_room,
+            join_before_host: self.join_before_host,
+            chat: self.chat,
+            share: self.share,
+            unmute_self: self.unmute_self,
+            start_video: self.start_video,
+            rename_self: self.rename_self,
+            record_all: self.record_all,
+        }
+    }
+}
+
 /// The state of one meeting.
 #[derive(Debug)]
 pub(crate) struct Meeting {
@@ -129,11 +149,12 @@ pub(crate) struct Meeting {
     members: Arc<[ConnectionId]>,
     /// What hosts have set.
     pub(crate) settings: Settings,
-    /// Users (`sub`) expelled and not allowed back.
-    pub(crate) expelled: HashSet<String>,
-    /// The user each expelled participant id belonged to, so `allow_rejoin`
-    /// can name them by the id hosts saw.
-    pub(crate) expelled_ids: HashMap<ParticipantId, String>,
+    /// Who gets which simulcast layer of whom, and keyframe-request timing
+    /// (`router/forwarding.rs`).
+    pub(crate) media: MeetingMedia,
+    /// Who was expelled and is not allowed back, by the id hosts saw
+    /// (kept by the router after the meeting empties; see `bans.rs`).
+    pub(crate) bans: Bans,
     /// The organisation of the first `host` token admitted; others' `org`
     /// is compared with it to mark them external.
     pub(crate) host_org: Option<String>,
@@ -156,13 +177,24 @@ impl Meeting {
             next_chat: 1,
             members: Arc::from(Vec::new()),
             settings: Settings::from_policy(policy),
-            expelled: HashSet::new(),
-            expelled_ids: HashMap::new(),
+            media: MeetingMedia::default(),
+            bans: Bans::default(),
             host_org: None,
             hostless_since: None,
             hostless_warned: false,
             started: false,
         }
+    }
+
+    /// The id the next participant would get.
+    pub(crate) fn next_participant_id(&self) -> u32 {
+        self.next_participant
+    }
+
+    /// Continues handing out ids from `next` (a meeting restarting while
+    /// its bans still name earlier ids).
+    pub(crate) fn resume_ids_from(&mut self, next: u32) {
+        self.next_participant = self.next_participant.max(next);
     }
 
     /// Hands out the next participant id, if the meeting has room.
@@ -197,6 +229,7 @@ impl Meeting {
     /// Removes a participant, returning them if they were here.
     pub(crate) fn remove(&mut self, id: ParticipantId) -> Option<Participant> {
         let gone = self.participants.remove(&id)?;
+        self.media.forget(id);
         self.rebuild_members();
         Some(gone)
     }
@@ -280,6 +313,14 @@ impl Meeting {
     /// The connection a participant is on.
     pub(crate) fn conn_of(&self, id: ParticipantId) -> Option<ConnectionId> {
         self.participants.get(&id).map(|p| p.conn)
+    }
+
+    /// Every participant with the media forwarding state, borrowed apart
+    /// so the forwarder can walk receivers while updating their selectors.
+    pub(crate) fn media_parts(
+        &mut self,
+    ) -> (impl Iterator<Item = &Participant>, &mut MeetingMedia) {
+        (self.participants.values(), &mut self.media)
     }
 
     /// Every member's connection, the sender included.

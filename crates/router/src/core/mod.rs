@@ -8,6 +8,7 @@
 //!   precomputed member list media is forwarded to.
 //! - `permissions`: the role table deciding who may take which host action.
 //! - `sessions`: which join-token session ids were already admitted.
+//! - `bans`: who was expelled, kept for a while after a meeting empties.
 //! - [`ControlInput`]: control messages as the core takes them, with the
 //!   join token already verified by the driver.
 //! - [`Output`]: what the core asks the driver to send or close.
@@ -15,6 +16,7 @@
 //!   host actions), for observers such as the web service's audit trail.
 //! - [`RouterStats`] and [`CoreConfig`]: counters and tunables.
 
+mod bans;
 mod config;
 mod event;
 mod input;

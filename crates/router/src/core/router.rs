@@ -8,8 +8,10 @@
 //! `waiting_room`.
 
 mod chat;
+pub(super) mod forwarding;
 mod host_controls;
 mod join;
+mod media_keys;
 mod reporting;
 mod self_controls;
 mod waiting_room;
@@ -24,6 +26,7 @@ use confer_wire::frame::{FrameError, MAX_MEDIA_LEN};
 use confer_wire::host::MeetingEvent;
 use confer_wire::ids::{MeetingId, ParticipantId, Role, participant_of_ssrc};
 
+use super::bans::RetainedBans;
 use super::config::CoreConfig;
 use super::event::{MeetingEndReason, RouterEvent};
 use super::input::ControlInput;
@@ -92,6 +95,11 @@ pub struct Router {
     next_conn: u64,
     /// Counters.
     stats: RouterStats,
+    /// Standard meetings' media keys (`media_keys`).
+    media_keys: media_keys::MediaKeys,
+    /// Bans of meetings that emptied, kept until every token issued
+    /// before them has expired (`bans.rs`).
+    retained_bans: RetainedBans,
 }
 
 /// What the router knows about one connection.
@@ -130,6 +138,8 @@ impl Router {
     /// A router with no connections and no meetings.
     pub fn new(config: CoreConfig) -> Self {
         Self {
+            media_keys: media_keys::MediaKeys::new(&config.media_key_seed),
+            retained_bans: RetainedBans::default(),
             config,
             conns: HashMap::new(),
             meetings: HashMap::new(),
@@ -253,26 +263,39 @@ impl Router {
         }
     }
 
-    /// A media packet (a bare RTP packet) arrived on `conn`. It is forwarded
-    /// unchanged to everyone else in the sender's meeting if its SSRC is one
-    /// of the sender's; otherwise it is dropped and counted.
+    /// A media packet arrived on `conn`: an RTP packet, or RTCP feedback
+    /// (PLI, NACK) for another participant's stream, told apart as in
+    /// RFC 5761. RTP is forwarded unchanged if its SSRC is one of the
+    /// sender's and host controls let that track through, camera video only
+    /// to receivers taking that simulcast layer; feedback goes only to the
+    /// owner of the stream it names. Everything else is dropped and counted
+    /// (see `forwarding`).
     pub fn handle_media(&mut self, now: Instant, conn: ConnectionId, packet: Bytes) {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            self.stats.media_dropped_not_joined += 1;
-            return;
-        };
-        c.last_heard = now;
-        let ConnState::Joined {
-            meeting,
-            participant,
-        } = c.state
-        else {
-            self.stats.media_dropped_not_joined += 1;
+        let feedback = confer_wire::rtcp::is_rtcp(&packet);
+        let joined = self.conns.get_mut(&conn).and_then(|c| {
+            c.last_heard = now;
+            match c.state {
+                ConnState::Joined {
+                    meeting,
+                    participant,
+                } => Some((meeting, participant)),
+                ConnState::Pending | ConnState::Waiting { .. } => None,
+            }
+        });
+        let Some((meeting, participant)) = joined else {
+            if feedback {
+                self.stats.feedback_dropped_not_joined += 1;
+            } else {
+                self.stats.media_dropped_not_joined += 1;
+            }
             return;
         };
         if packet.len() > MAX_MEDIA_LEN {
             self.stats.media_dropped_malformed += 1;
             return;
+        }
+        if feedback {
+            return self.relay_feedback(now, conn, meeting, participant, packet);
         }
         let Ok(ssrc) = confer_wire::rtp::ssrc(&packet) else {
             self.stats.media_dropped_malformed += 1;
@@ -282,18 +305,7 @@ impl Router {
             self.stats.media_dropped_spoofed += 1;
             return;
         }
-        let Some(m) = self.meetings.get(&meeting) else {
-            // A joined connection's meeting always exists; count rather than
-            // panic if that ever stops being true.
-            self.stats.media_dropped_not_joined += 1;
-            return;
-        };
-        let to = m.recipients(conn);
-        self.stats.media_forwarded += 1;
-        self.stats.media_copies += to.len() as u64;
-        if !to.is_empty() {
-            self.outputs.push_back(Output::Media { to, packet });
-        }
+        self.forward_media(now, conn, meeting, participant, ssrc, packet);
     }
 
     /// The driver could not decode the framing on `conn` (unknown kind or a
@@ -324,6 +336,7 @@ impl Router {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         self.sessions.prune(now);
+        self.retained_bans.prune(now);
         self.hostless_timeouts(now);
         while let Some(&Reverse((at, conn))) = self.timers.peek() {
             if at > now {
@@ -445,6 +458,8 @@ impl Router {
                 );
             }
             ClientMessage::Host(action) => self.host_action(conn, meeting, participant, action),
+            ClientMessage::Mls(m) => self.mls_message(conn, meeting, participant, m),
+            ClientMessage::Subscribe(sub) => self.subscribe(conn, meeting, participant, sub),
             ClientMessage::SetAudio { .. }
             | ClientMessage::SetVideo { .. }
             | ClientMessage::SetHand { .. }
@@ -552,12 +567,14 @@ impl Router {
         }
         self.refresh_hostless(meeting);
         self.drop_if_empty(meeting);
+        self.rotate_media_key(meeting, participant, reason);
     }
 
     /// Drops a meeting nobody is in or waiting for.
     fn drop_if_empty(&mut self, meeting: MeetingId) {
         if self.meetings.get(&meeting).is_some_and(Meeting::is_empty)
-            && self.meetings.remove(&meeting).is_some_and(|m| m.started)
+            && let Some(emptied) = self.meetings.remove(&meeting)
+            && self.retire_meeting(meeting, emptied)
         {
             self.emit(RouterEvent::MeetingEnded {
                 meeting_id: meeting,

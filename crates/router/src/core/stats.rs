@@ -43,6 +43,48 @@ pub struct RouterStats {
     /// Media packets dropped because their SSRC belongs to someone other
     /// than the sender.
     pub media_dropped_spoofed: u64,
+    /// Audio packets dropped because their sender is muted (by themselves
+    /// or a host).
+    pub media_dropped_muted: u64,
+    /// Camera video packets dropped because their sender's video is off
+    /// (never started, stopped by themselves or by a host).
+    pub media_dropped_video_off: u64,
+    /// Screen share packets dropped because their sender is not sharing
+    /// (never started, paused, stopped by a host) or may not share.
+    pub media_dropped_screen_off: u64,
+    /// Media packets dropped because their track number is outside the
+    /// fixed layout (`confer_wire::ids::track`).
+    pub media_dropped_unknown_track: u64,
+    /// Camera video packets dropped because they carry no valid simulcast
+    /// layer descriptor, or one naming another layer than their track.
+    pub media_dropped_no_layer: u64,
+    /// Copies of camera video not sent to a receiver because it gets
+    /// another layer of that sender (or none, or waits for a keyframe).
+    pub media_layer_skipped: u64,
+    /// Keyframe requests (PLI) the router itself sent a sender because a
+    /// receiver waits to switch layers.
+    pub keyframe_requests_sent: u64,
+    /// Keyframe requests of the router's own not sent because the
+    /// sender's track had one (from the router or a receiver) too recently.
+    pub keyframe_requests_limited: u64,
+    /// RTCP feedback (PLI, NACK) relayed from a receiver to the sender
+    /// owning the stream it names.
+    pub feedback_relayed: u64,
+    /// RTCP feedback dropped because its connection had not joined.
+    pub feedback_dropped_not_joined: u64,
+    /// RTCP feedback dropped because it was not a single well-formed PLI or
+    /// NACK (or a PLI named an audio stream).
+    pub feedback_dropped_malformed: u64,
+    /// RTCP feedback dropped because its sender SSRC is not the sending
+    /// participant's.
+    pub feedback_dropped_spoofed: u64,
+    /// Receivers' PLIs not relayed because the sender's track had a
+    /// keyframe request too recently (so no receiver can make a sender
+    /// encode keyframes without pause).
+    pub feedback_dropped_rate_limited: u64,
+    /// RTCP feedback dropped because its media SSRC belongs to nobody else
+    /// in the sender's meeting (or to no track in the layout).
+    pub feedback_dropped_unknown_ssrc: u64,
     /// Media copies the driver dropped because a recipient's outbound queue
     /// was full (a slow client loses media rather than slowing others).
     pub media_dropped_queue_full: u64,

@@ -2,13 +2,49 @@
 //!
 //! HTTPS only, no redirects (a redirect could lead anywhere), a short
 //! timeout and a size cap, because the URL is the client's to choose and
-//! the fetch happens while a token request waits.
+//! the fetch happens while a token request waits. The URL may also not
+//! lead to loopback or private addresses (`outbound_guard`).
 
 use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 
 use super::client_keys::{self, KeyError};
+use super::outbound_guard::{self, GuardError, OutboundPolicy};
+
+/// The HTTP client for URLs other people chose, with the policy its
+/// resolver enforces: build it with [`GuardedHttp::new`].
+#[derive(Debug, Clone)]
+pub(crate) struct GuardedHttp {
+    /// The client; its DNS resolver drops addresses the policy refuses.
+    pub(crate) client: reqwest::Client,
+    /// What may be reached.
+    pub(crate) policy: OutboundPolicy,
+}
+
+impl GuardedHttp {
+    /// A client with no redirects, [`FETCH_TIMEOUT`], the guarded resolver,
+    /// and `extra_ca` trusted besides the system's roots.
+    pub(crate) fn new(
+        policy: OutboundPolicy,
+        extra_ca: Option<reqwest::Certificate>,
+    ) -> Result<GuardedHttp, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(FETCH_TIMEOUT)
+            .dns_resolver(std::sync::Arc::new(outbound_guard::GuardedResolver {
+                policy,
+            }))
+            .user_agent(concat!("confer-server/", env!("CARGO_PKG_VERSION")));
+        if let Some(cert) = extra_ca {
+            builder = builder.add_root_certificate(cert);
+        }
+        Ok(GuardedHttp {
+            client: builder.build()?,
+            policy,
+        })
+    }
+}
 
 /// Largest JWKS document accepted.
 const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -22,6 +58,9 @@ pub(crate) enum FetchError {
     /// The URL is not `https://`.
     #[error("jwks_uri must be an https:// URL")]
     NotHttps,
+    /// The URL leads to a loopback or private address (SSRF guard).
+    #[error("jwks_uri must not lead to a loopback or private address")]
+    Forbidden(#[from] GuardError),
     /// Connecting, TLS or reading failed.
     #[error("fetching the JWKS failed: {0}")]
     Http(#[from] reqwest::Error),
@@ -49,14 +88,12 @@ pub(crate) fn is_https_url(uri: &str) -> bool {
 }
 
 /// Fetches and checks the key set at `uri`; returns it and its JSON text.
-pub(crate) async fn fetch(
-    http: &reqwest::Client,
-    uri: &str,
-) -> Result<(JwkSet, String), FetchError> {
+pub(crate) async fn fetch(http: &GuardedHttp, uri: &str) -> Result<(JwkSet, String), FetchError> {
     if !is_https_url(uri) {
         return Err(FetchError::NotHttps);
     }
-    let mut response = http.get(uri).timeout(FETCH_TIMEOUT).send().await?;
+    let url = outbound_guard::check_url(uri, http.policy)?;
+    let mut response = http.client.get(url).timeout(FETCH_TIMEOUT).send().await?;
     if response.status() != reqwest::StatusCode::OK {
         return Err(FetchError::Status(response.status().as_u16()));
     }

@@ -11,6 +11,8 @@
 //!   (sans-IO: the caller supplies keys and `now`; replay checks happen in
 //!   the store).
 //! - `jwks_fetch`: fetching a client's `jwks_uri` over HTTPS.
+//! - `outbound_guard`: the SSRF guard for URLs others chose (`jwks_uri`,
+//!   OpenID providers): public `https://` hosts only.
 //!
 //! The token endpoint and client registration are `routes/oauth.rs` and
 //! `routes/oauth_clients.rs`.
@@ -18,6 +20,7 @@
 pub(crate) mod client_assertion;
 pub(crate) mod client_keys;
 pub(crate) mod jwks_fetch;
+pub(crate) mod outbound_guard;
 pub(crate) mod scopes;
 
 use sha2::{Digest, Sha256};

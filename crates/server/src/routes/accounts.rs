@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::access_token::{self, ACCESS_TOKEN_LIFETIME_SECS};
@@ -14,6 +15,7 @@ use crate::audit::{self, Actor};
 use crate::auth::SignedIn;
 use crate::clock::now_unix;
 use crate::ids::{new_org_id, new_user_id};
+use crate::openapi::ErrorBody;
 use crate::store::{NewUser, User, UserRole};
 use crate::validate;
 
@@ -22,29 +24,53 @@ pub(crate) const LOCKOUT_THRESHOLD: u32 = 5;
 /// How long a locked account refuses logins (15 minutes).
 pub(crate) const LOCKOUT_SECS: u64 = 15 * 60;
 
-/// Body of `POST /api/v1/accounts`. Either `display_name` or `first_name`
-/// (and optionally `last_name`) names the user.
-#[derive(Deserialize)]
+/// Body of `POST /api/v1/accounts`.
+#[derive(Deserialize, ToSchema)]
 pub(super) struct CreateAccount {
+    /// The sign-in email; also decides the organisation (see the endpoint).
+    #[schema(format = "email", max_length = 254)]
     email: String,
+    /// At least 8 characters.
+    #[schema(min_length = 8)]
     password: String,
+    /// Who the person is.
+    #[serde(flatten)]
+    profile: ProfileFields,
+}
+
+/// The profile fields sign-up and an admin adding a user both take. Either
+/// `display_name` or `first_name` (and optionally `last_name`) names the
+/// user.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct ProfileFields {
+    /// The whole name; split at its first space into first and last name
+    /// when `first_name` is not given.
     #[serde(default)]
+    #[schema(max_length = 64)]
     display_name: Option<String>,
+    /// Given name.
     #[serde(default)]
+    #[schema(max_length = 64)]
     first_name: Option<String>,
+    /// Family name.
     #[serde(default)]
+    #[schema(max_length = 64)]
     last_name: Option<String>,
+    /// Company; also names a new organisation.
     #[serde(default)]
     company: Option<String>,
+    /// Phone number.
     #[serde(default)]
     phone: Option<String>,
+    /// An `https://` URL of a profile picture.
     #[serde(default)]
+    #[schema(pattern = "^https://")]
     picture_url: Option<String>,
 }
 
 /// An account as the API shows it: the whole stored profile, never the
 /// password hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct Account {
     user_id: String,
     email: String,
@@ -77,7 +103,7 @@ impl From<User> for Account {
     }
 }
 
-/// Profile fields shared by sign-up and admin user creation, validated.
+/// [`ProfileFields`], validated.
 pub(super) struct Profile {
     pub(super) first_name: String,
     pub(super) last_name: String,
@@ -86,68 +112,73 @@ pub(super) struct Profile {
     pub(super) picture_url: Option<String>,
 }
 
-/// Validates the profile fields. A `display_name` alone is split at its
-/// first space into first and last name (the first cut of the API only
-/// had `display_name`, and the CLI still sends just that).
-pub(super) fn profile(
-    display_name: Option<&str>,
-    first_name: Option<&str>,
-    last_name: Option<&str>,
-    company: Option<&str>,
-    phone: Option<&str>,
-    picture_url: Option<&str>,
-) -> Result<Profile, ApiError> {
-    let (first, last) = match (first_name, display_name) {
-        (Some(first), _) => (
-            validate::name_part("first_name", first, true).map_err(ApiError::invalid_request)?,
-            validate::name_part("last_name", last_name.unwrap_or(""), false)
-                .map_err(ApiError::invalid_request)?,
-        ),
-        (None, Some(name)) => {
-            let name = validate::display_name(name).map_err(ApiError::invalid_request)?;
-            match name.split_once(' ') {
-                Some((first, last)) => (first.to_owned(), last.trim().to_owned()),
-                None => (name, String::new()),
+impl ProfileFields {
+    /// Validates the fields. A `display_name` alone is split at its first
+    /// space into first and last name (the first cut of the API only had
+    /// `display_name`, and the CLI still sends just that).
+    pub(super) fn validate(&self) -> Result<Profile, ApiError> {
+        let (first, last) = match (self.first_name.as_deref(), self.display_name.as_deref()) {
+            (Some(first), _) => (
+                validate::name_part("first_name", first, true)
+                    .map_err(ApiError::invalid_request)?,
+                validate::name_part("last_name", self.last_name.as_deref().unwrap_or(""), false)
+                    .map_err(ApiError::invalid_request)?,
+            ),
+            (None, Some(name)) => {
+                let name = validate::display_name(name).map_err(ApiError::invalid_request)?;
+                match name.split_once(' ') {
+                    Some((first, last)) => (first.to_owned(), last.trim().to_owned()),
+                    None => (name, String::new()),
+                }
             }
+            (None, None) => {
+                return Err(ApiError::invalid_request(
+                    "display_name or first_name is required",
+                ));
+            }
+        };
+        if crate::store::display_name(&first, &last).chars().count()
+            > validate::MAX_DISPLAY_NAME_CHARS
+        {
+            return Err(ApiError::invalid_request(format!(
+                "first and last name together must be at most {} characters",
+                validate::MAX_DISPLAY_NAME_CHARS
+            )));
         }
-        (None, None) => {
-            return Err(ApiError::invalid_request(
-                "display_name or first_name is required",
-            ));
-        }
-    };
-    if crate::store::display_name(&first, &last).chars().count() > validate::MAX_DISPLAY_NAME_CHARS
-    {
-        return Err(ApiError::invalid_request(format!(
-            "first and last name together must be at most {} characters",
-            validate::MAX_DISPLAY_NAME_CHARS
-        )));
+        Ok(Profile {
+            first_name: first,
+            last_name: last,
+            company: validate::optional_text("company", self.company.as_deref())
+                .map_err(ApiError::invalid_request)?,
+            phone: validate::phone(self.phone.as_deref()).map_err(ApiError::invalid_request)?,
+            picture_url: validate::picture_url(self.picture_url.as_deref())
+                .map_err(ApiError::invalid_request)?,
+        })
     }
-    Ok(Profile {
-        first_name: first,
-        last_name: last,
-        company: validate::optional_text("company", company).map_err(ApiError::invalid_request)?,
-        phone: validate::phone(phone).map_err(ApiError::invalid_request)?,
-        picture_url: validate::picture_url(picture_url).map_err(ApiError::invalid_request)?,
-    })
 }
 
 /// `POST /api/v1/accounts`: creates an account. An email at a domain some
 /// organisation manages joins that organisation as a member; any other
 /// email gets a new organisation of its own, with the user as its owner.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts",
+    tag = "accounts",
+    request_body = CreateAccount,
+    responses(
+        (status = 201, description = "The new account.", body = Account),
+        (status = 400, description = "`invalid_request`: a field is missing or invalid.", body = ErrorBody),
+        (status = 409, description = "`email_taken`.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     let email = validate::email(&body.email).map_err(ApiError::invalid_request)?;
-    let profile = profile(
-        body.display_name.as_deref(),
-        body.first_name.as_deref(),
-        body.last_name.as_deref(),
-        body.company.as_deref(),
-        body.phone.as_deref(),
-        body.picture_url.as_deref(),
-    )?;
+    let profile = body.profile.validate()?;
     validate::password(&body.password).map_err(ApiError::invalid_request)?;
     // Checked before hashing only to save the work; the UNIQUE constraint
     // is what actually decides a race between two sign-ups.
@@ -199,17 +230,23 @@ pub(super) async fn create(
 }
 
 /// Body of `POST /api/v1/login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(super) struct Login {
+    /// The account's email.
     email: String,
+    /// Its password.
     password: String,
 }
 
 /// Response of `POST /api/v1/login`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct AccessToken {
+    /// Send as `Authorization: Bearer ACCESS_TOKEN`.
     access_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the token expires.
     expires_in: u64,
 }
 
@@ -220,6 +257,23 @@ pub(super) struct AccessToken {
 /// [`LOCKOUT_THRESHOLD`] wrong passwords in a row lock the account for
 /// [`LOCKOUT_SECS`] (423 `account_locked`, even with the right password).
 /// Failures and lockouts go to the organisation's audit trail.
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "accounts",
+    request_body = Login,
+    responses(
+        (status = 200, description = "An access token.", body = AccessToken),
+        (status = 400, description = "`invalid_request`.", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`: wrong email or password.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+        (status = 423, description = "`account_locked` after repeated wrong passwords; see `Retry-After`.", body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds until the lock ends."))),
+        (status = 429, description = "`rate_limited`: too many failed logins for this email; see `Retry-After`.", body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 pub(super) async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Login>,
@@ -332,6 +386,22 @@ fn locked(remaining_secs: u64) -> ApiError {
 }
 
 /// `GET /api/v1/me`: the caller's own profile.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "accounts",
+    security(("bearer" = []), ("oauth2" = ["user:read"])),
+    responses(
+        (status = 200, description = "The caller's account.", body = Account),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope` (API client tokens).", body = ErrorBody),
+    ),
+)]
 pub(super) async fn me(SignedIn(user): SignedIn) -> Json<Account> {
     Json(user.into())
 }
+
+/// This file's endpoints in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, login, me))]
+pub(super) struct Api;

@@ -10,15 +10,19 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::accounts::{Account, profile};
+use super::accounts::{Account, ProfileFields};
 use crate::api_error::{ApiError, ApiJson};
 use crate::audit::{self, Actor, AuditView, Target};
 use crate::auth::Admin;
 use crate::clock::now_unix;
 use crate::ids::new_user_id;
+use crate::openapi::ErrorBody;
 use crate::store::{NewUser, StoreError, User, UserRole};
 use crate::validate;
 
@@ -27,25 +31,58 @@ const MAX_PROVISION_BATCH: usize = 100;
 /// Most audit events one call returns.
 const MAX_AUDIT_EVENTS: u32 = 1000;
 
+/// Response of `GET /api/v1/org`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct OrganisationView {
+    /// The organisation's id.
+    org_id: String,
+    /// Its name.
+    name: String,
+    /// Email domains whose new sign-ups join it.
+    managed_domains: Vec<String>,
+}
+
 /// `GET /api/v1/org`: the caller's organisation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/org",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:read"])),
+    responses(
+        (status = 200, description = "The caller's organisation.", body = OrganisationView),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn organisation(
     State(state): State<AppState>,
     Admin(admin): Admin,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<OrganisationView>, ApiError> {
     let org = state
         .store
         .organisation(&admin.org_id)
         .await?
         .ok_or_else(|| ApiError::internal("the caller's organisation is missing"))?;
     let domains = state.store.managed_domains(&org.id).await?;
-    Ok(Json(serde_json::json!({
-        "org_id": org.id,
-        "name": org.name,
-        "managed_domains": domains,
-    })))
+    Ok(Json(OrganisationView {
+        org_id: org.id,
+        name: org.name,
+        managed_domains: domains,
+    }))
 }
 
 /// `GET /api/v1/org/users`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/org/users",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:read"])),
+    responses(
+        (status = 200, description = "Every user of the organisation.", body = Vec<Account>),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_users(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -55,44 +92,42 @@ pub(super) async fn list_users(
 }
 
 /// Body of `POST /api/v1/org/users` and one entry of a provisioning batch.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Deserialize, ToSchema)]
 pub(super) struct AddUser {
+    /// The user's email.
+    #[schema(format = "email", max_length = 254)]
     email: String,
-    #[serde(default)]
-    first_name: Option<String>,
-    #[serde(default)]
-    last_name: Option<String>,
-    #[serde(default)]
-    display_name: Option<String>,
-    #[serde(default)]
-    company: Option<String>,
-    #[serde(default)]
-    phone: Option<String>,
-    #[serde(default)]
-    picture_url: Option<String>,
+    /// Who the user is.
+    #[serde(flatten)]
+    profile: ProfileFields,
     /// `member` (default) or `admin`; `owner` cannot be given.
     #[serde(default)]
     role: Option<UserRole>,
+    /// The plan (default `basic`).
     #[serde(default)]
     plan: Option<String>,
     /// Without one the account is pre-provisioned: it exists (and can be
     /// given meetings, plans, roles) but cannot log in with a password.
     #[serde(default)]
+    #[schema(min_length = 8)]
     password: Option<String>,
+    /// Any other field, refused: a misspelt field is an error rather than
+    /// quietly ignored. (`deny_unknown_fields` cannot be combined with
+    /// `flatten`.)
+    #[serde(flatten)]
+    #[schema(ignore)]
+    unknown: BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// Validates and creates one user in the admin's organisation.
 async fn add_one(state: &AppState, admin: &User, body: AddUser) -> Result<User, ApiError> {
+    if let Some(field) = body.unknown.keys().next() {
+        return Err(ApiError::invalid_request(format!(
+            "unknown field `{field}`"
+        )));
+    }
     let email = validate::email(&body.email).map_err(ApiError::invalid_request)?;
-    let profile = profile(
-        body.display_name.as_deref(),
-        body.first_name.as_deref(),
-        body.last_name.as_deref(),
-        body.company.as_deref(),
-        body.phone.as_deref(),
-        body.picture_url.as_deref(),
-    )?;
+    let profile = body.profile.validate()?;
     let role = match body.role.unwrap_or(UserRole::Member) {
         UserRole::Owner => {
             return Err(ApiError::invalid_request(
@@ -141,6 +176,22 @@ async fn add_one(state: &AppState, admin: &User, body: AddUser) -> Result<User, 
 }
 
 /// `POST /api/v1/org/users`: adds a user or an admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/users",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:write"])),
+    request_body = AddUser,
+    responses(
+        (status = 201, description = "The new user.", body = Account),
+        (status = 400, description = "`invalid_request`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope`.", body = ErrorBody),
+        (status = 409, description = "`email_taken`.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn add_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -151,15 +202,18 @@ pub(super) async fn add_user(
 }
 
 /// Body of `POST /api/v1/org/users/provision`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Provision {
+    /// At most 100 users.
+    #[schema(max_items = 100)]
     users: Vec<AddUser>,
 }
 
 /// One line of the provisioning result.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct ProvisionResult {
+    /// The email of the entry this line answers.
     email: String,
     /// The new user, if created.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,6 +225,21 @@ pub(super) struct ProvisionResult {
 
 /// `POST /api/v1/org/users/provision`: pre-provisions up to 100 users at
 /// once; each succeeds or fails on its own.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/users/provision",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:write"])),
+    request_body = Provision,
+    responses(
+        (status = 200, description = "One line per entry, in order.", body = Vec<ProvisionResult>),
+        (status = 400, description = "`invalid_request` (the body, or more than 100 users).", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope`.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn provision(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -202,16 +271,35 @@ pub(super) async fn provision(
 }
 
 /// Body of `PATCH /api/v1/org/users/{id}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateUser {
+    /// `member` or `admin`; the owner's role cannot change.
     #[serde(default)]
     role: Option<UserRole>,
+    /// The new plan.
     #[serde(default)]
     plan: Option<String>,
 }
 
 /// `PATCH /api/v1/org/users/{id}`: changes a user's plan or role.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/org/users/{id}",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:write"])),
+    params(("id" = String, Path, description = "The user's id.")),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The user as changed.", body = Account),
+        (status = 400, description = "`invalid_request`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin; the owner's role) or `insufficient_scope`.", body = ErrorBody),
+        (status = 404, description = "`user_not_found` in this organisation.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn update_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -262,6 +350,19 @@ pub(super) async fn update_user(
 }
 
 /// `DELETE /api/v1/org/users/{id}`: deletes a user and the meetings they host.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/org/users/{id}",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:write"])),
+    params(("id" = String, Path, description = "The user's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin; the owner) or `insufficient_scope`.", body = ErrorBody),
+        (status = 404, description = "`user_not_found` in this organisation.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn delete_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -298,19 +399,38 @@ fn user_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "user_not_found", "no such user")
 }
 
+/// Response of `GET /api/v1/org/domains`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct DomainList {
+    /// The managed domains.
+    domains: Vec<String>,
+}
+
 /// `GET /api/v1/org/domains`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/org/domains",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:read"])),
+    responses(
+        (status = 200, description = "The organisation's managed domains.", body = DomainList),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_domains(
     State(state): State<AppState>,
     Admin(admin): Admin,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DomainList>, ApiError> {
     let domains = state.store.managed_domains(&admin.org_id).await?;
-    Ok(Json(serde_json::json!({ "domains": domains })))
+    Ok(Json(DomainList { domains }))
 }
 
 /// Body of `POST /api/v1/org/domains`.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AddDomain {
+    /// A domain name such as `example.com`.
     domain: String,
 }
 
@@ -321,11 +441,27 @@ pub(super) struct AddDomain {
 /// ownership is not otherwise proved (no DNS check yet), and without this
 /// rule any admin could claim a public mail domain and absorb strangers'
 /// sign-ups.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/domains",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:write"])),
+    request_body = AddDomain,
+    responses(
+        (status = 201, description = "The domain, normalised.", body = AddDomain),
+        (status = 400, description = "`invalid_request`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin; not the admin's own domain) or `insufficient_scope`.", body = ErrorBody),
+        (status = 409, description = "`domain_taken` by an organisation.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn add_domain(
     State(state): State<AppState>,
     Admin(admin): Admin,
     ApiJson(body): ApiJson<AddDomain>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<AddDomain>), ApiError> {
     let domain = validate::domain(&body.domain).map_err(ApiError::invalid_request)?;
     if validate::email_domain(&admin.email) != domain {
         return Err(ApiError::forbidden(
@@ -354,13 +490,23 @@ pub(super) async fn add_domain(
         serde_json::json!({}),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "domain": domain })),
-    ))
+    Ok((StatusCode::CREATED, Json(AddDomain { domain })))
 }
 
 /// `DELETE /api/v1/org/domains/{domain}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/org/domains/{domain}",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["user:write"])),
+    params(("domain" = String, Path, description = "A managed domain.")),
+    responses(
+        (status = 204, description = "No longer managed."),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope`.", body = ErrorBody),
+        (status = 404, description = "`domain_not_found`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn remove_domain(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -395,7 +541,8 @@ pub(super) async fn remove_domain(
 }
 
 /// Query of `GET /api/v1/org/audit`.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct AuditQuery {
     /// `json` (default) or `text` (one sentence per line).
     #[serde(default)]
@@ -408,8 +555,29 @@ pub(super) struct AuditQuery {
     limit: Option<u32>,
 }
 
+/// The JSON answer of `GET /api/v1/org/audit`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct AuditEvents {
+    /// Oldest first.
+    events: Vec<AuditView>,
+}
+
 /// `GET /api/v1/org/audit`: the organisation's audit trail, oldest first,
 /// as JSON events (each with its `sentence`) or as plain text.
+#[utoipa::path(
+    get,
+    path = "/api/v1/org/audit",
+    tag = "organisation",
+    security(("bearer" = []), ("oauth2" = ["audit:read"])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The events, oldest first: JSON, or one sentence a line with `format=text`.",
+         content((AuditEvents = "application/json"), (String = "text/plain"))),
+        (status = 400, description = "`invalid_request`: a bad query parameter.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn audit_trail(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -427,7 +595,7 @@ pub(super) async fn audit_trail(
         .await?;
     let views: Vec<AuditView> = events.into_iter().map(AuditView::from).collect();
     match query.format.as_deref() {
-        None | Some("json") => Ok(Json(serde_json::json!({ "events": views })).into_response()),
+        None | Some("json") => Ok(Json(AuditEvents { events: views }).into_response()),
         Some("text") => {
             let mut text = String::new();
             for view in &views {
@@ -444,5 +612,44 @@ pub(super) async fn audit_trail(
                 .into_response())
         }
         Some(_) => Err(ApiError::invalid_request("format must be json or text")),
+    }
+}
+
+/// This file's endpoints in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    organisation,
+    list_users,
+    add_user,
+    provision,
+    update_user,
+    delete_user,
+    list_domains,
+    add_domain,
+    remove_domain,
+    audit_trail
+))]
+pub(super) struct Api;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_user_keeps_profile_fields_and_collects_unknown_ones() {
+        let body: AddUser = serde_json::from_value(serde_json::json!({
+            "email": "ada@engines.example",
+            "first_name": "Ada",
+            "company": "Analytical Engines",
+            "plan": "pro",
+            "plna": "typo",
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let profile = body.profile.validate().unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(profile.first_name, "Ada");
+        assert_eq!(profile.company.as_deref(), Some("Analytical Engines"));
+        assert_eq!(body.plan.as_deref(), Some("pro"));
+        // Only the misspelt field is left over, so add_one refuses it.
+        assert_eq!(body.unknown.keys().collect::<Vec<_>>(), ["plna"]);
     }
 }

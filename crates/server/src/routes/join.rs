@@ -7,7 +7,8 @@
 //!
 //! Before a token is issued the meeting's rules are checked here: only
 //! signed-in users, only users at the allowed email domains, the passcode
-//! (wrong guesses are rate-limited per caller and meeting). Rules the router
+//! (wrong guesses are rate-limited per caller and meeting), and expulsions
+//! (`check_expulsion`). Rules the router
 //! enforces (waiting room, join before host, E2E) travel in the token's
 //! `policy`.
 
@@ -20,6 +21,7 @@ use axum::http::StatusCode;
 use confer_wire::ids::{MeetingId, Role};
 use confer_wire::token::JoinPolicy;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{AppState, RouterInfo, parse_meeting_id};
 use crate::api_error::{ApiError, ApiJson};
@@ -28,30 +30,72 @@ use crate::auth::MaybeSignedIn;
 use crate::clock::now_unix;
 use crate::ids::new_guest_subject;
 use crate::join_token::{self, Joiner};
-use crate::store::{Meeting, User};
+use crate::openapi::ErrorBody;
+use crate::store::{ExpulsionBar, Meeting, User};
 use crate::validate;
 
-/// Body of the join-token request.
-#[derive(Deserialize)]
+/// Body of the join-token request; may be empty.
+#[derive(Deserialize, ToSchema)]
 pub(super) struct JoinRequest {
+    /// The name to show in the meeting; required for guests.
     #[serde(default)]
     display_name: Option<String>,
+    /// The meeting's passcode, if it has one (the host needs none).
     #[serde(default)]
     passcode: Option<String>,
 }
 
 /// Response of the join-token request.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct JoinGrant {
+    /// The join token to present to the router.
     token: String,
+    /// This session's id in the meeting.
     session_id: String,
+    /// `host` for the meeting's owner, `participant` for everyone else.
+    #[schema(value_type = JoinRole)]
     role: Role,
+    /// When the token expires, Unix seconds.
     expires_at: u64,
+    /// Where the router listens.
     router: RouterInfo,
+}
+
+/// The roles a join token can carry (`confer_wire::ids::Role`, which the
+/// wire crate keeps free of OpenAPI).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // only describes `Role` in the OpenAPI document
+pub(super) enum JoinRole {
+    /// The meeting's owner.
+    Host,
+    /// Appointed by the host.
+    CoHost,
+    /// Everyone else.
+    Participant,
 }
 
 /// `POST /api/v1/meetings/{id}/join-token`: a signed-in user or a guest asks
 /// to join a meeting.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/join-token",
+    tag = "meetings",
+    security((), ("bearer" = []), ("oauth2" = ["meeting:join"])),
+    params(("id" = String, Path, description = "The meeting id (digits).")),
+    request_body(content = JoinRequest, description = "May be empty for a signed-in caller."),
+    responses(
+        (status = 200, description = "A join token and where the router is.", body = JoinGrant),
+        (status = 400, description = "`invalid_request` (a guest without `display_name`, a bad name).", body = ErrorBody),
+        (status = 401, description = "`unauthorized` (a bad access token) or `sign_in_required` (the meeting refuses guests).", body = ErrorBody),
+        (status = 403, description = "`wrong_passcode`, `domain_not_allowed` or `insufficient_scope`.", body = ErrorBody),
+        (status = 404, description = "`meeting_not_found`.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many wrong passcodes from this caller; see `Retry-After`.", body = ErrorBody,
+         headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    ),
+)]
 pub(super) async fn join_token(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -77,6 +121,7 @@ pub(super) async fn join_token(
     }
     let is_owner = user.as_ref().is_some_and(|u| u.id == meeting.host_user_id);
     check_rules(&state, &meeting, user.as_ref(), name.as_deref()).await?;
+    check_expulsion(&state, &meeting, user.as_ref(), name.as_deref()).await?;
 
     // The owner needs no passcode (it is theirs); everyone else must give it.
     if let (Some(hash), false) = (&meeting.passcode_hash, is_owner) {
@@ -229,6 +274,51 @@ async fn check_rules(
     };
     let Some(refusal) = refusal else {
         return Ok(());
+    };
+    audit::record(
+        &state.store,
+        &meeting.org_id,
+        &joiner_actor(user, name),
+        "join.refused",
+        Some(meeting_target(meeting)),
+        serde_json::json!({ "reason": refusal.code() }),
+    )
+    .await?;
+    Err(refusal)
+}
+
+/// This file's endpoints in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(join_token))]
+pub(super) struct Api;
+
+/// Refuses a token to someone a host expelled from this meeting and has not
+/// allowed back (403 `expelled`), and to every guest while an expelled guest
+/// is not allowed back (403 `guests_expelled`): a guest gets a new random
+/// subject with each token, so only refusing all guests stops the expelled
+/// one from simply asking again. Refusals are audited.
+async fn check_expulsion(
+    state: &AppState,
+    meeting: &Meeting,
+    user: Option<&User>,
+    name: Option<&str>,
+) -> Result<(), ApiError> {
+    let bar = state
+        .store
+        .expulsion_bar(meeting.id, user.map(|u| u.id.as_str()))
+        .await?;
+    let refusal = match bar {
+        None => return Ok(()),
+        Some(ExpulsionBar::User) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "expelled",
+            "a host removed you from this meeting; you may join again only if a host allows it",
+        ),
+        Some(ExpulsionBar::Guest) => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "guests_expelled",
+            "a host removed a guest from this meeting; guests may join again only if a host allows it",
+        ),
     };
     audit::record(
         &state.store,

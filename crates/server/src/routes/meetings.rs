@@ -11,12 +11,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 
 use super::{AppState, parse_meeting_id};
 use crate::api_error::{ApiError, ApiJson};
 use crate::audit::{self, Actor, Target};
 use crate::auth::SignedIn;
 use crate::clock::now_unix;
+use crate::openapi::ErrorBody;
 use crate::store::{Meeting, MeetingSettings, Recurrence, User};
 use crate::validate;
 
@@ -30,53 +32,82 @@ const MAX_OCCURRENCES: u32 = 365;
 const MAX_INTERVAL: u32 = 99;
 
 /// Body of `POST /api/v1/meetings`; every field is optional.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(super) struct CreateMeeting {
+    /// What the meeting is about.
     #[serde(default)]
+    #[schema(max_length = 200)]
     topic: Option<String>,
+    /// What everyone but the host must give to join.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     passcode: Option<String>,
+    /// Scheduled start, Unix seconds; none for an instant meeting.
     #[serde(default)]
     start_time: Option<u64>,
+    /// Planned length, 1 to 1440 minutes.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1440)]
     duration_minutes: Option<u32>,
+    /// How it repeats (needs `start_time`).
     #[serde(default)]
     recurrence: Option<Recurrence>,
+    /// Participants wait until a host admits them.
     #[serde(default)]
     waiting_room: Option<bool>,
+    /// Participants may enter before the host.
     #[serde(default)]
     join_before_host: Option<bool>,
+    /// End-to-end encrypted.
     #[serde(default)]
     e2e: Option<bool>,
+    /// Only signed-in users may join.
     #[serde(default)]
     signed_in_only: Option<bool>,
+    /// Only users with an email at one of these domains may join (at most 20).
     #[serde(default)]
+    #[schema(max_items = 20)]
     allowed_domains: Option<Vec<String>>,
 }
 
 /// Body of `PATCH /api/v1/meetings/{id}`: fields present are changed;
 /// `null` clears topic, passcode, start time, duration or recurrence.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EditMeeting {
+    /// The new topic; `null` clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     topic: Option<Option<String>>,
+    /// The new passcode; `null` removes it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     passcode: Option<Option<String>>,
+    /// The new start, Unix seconds; `null` makes it an instant meeting.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>)]
     start_time: Option<Option<u64>>,
+    /// The new length in minutes; `null` clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>)]
     duration_minutes: Option<Option<u32>>,
+    /// The new recurrence; `null` makes it a one-time meeting.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Recurrence>)]
     recurrence: Option<Option<Recurrence>>,
+    /// Participants wait until a host admits them.
     #[serde(default)]
     waiting_room: Option<bool>,
+    /// Participants may enter before the host.
     #[serde(default)]
     join_before_host: Option<bool>,
+    /// End-to-end encrypted.
     #[serde(default)]
     e2e: Option<bool>,
+    /// Only signed-in users may join.
     #[serde(default)]
     signed_in_only: Option<bool>,
+    /// Only users with an email at one of these domains may join.
     #[serde(default)]
     allowed_domains: Option<Vec<String>>,
 }
@@ -91,7 +122,7 @@ where
 }
 
 /// A meeting as the API shows it: never the passcode, only whether there is one.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct MeetingView {
     meeting_id: u64,
     topic: Option<String>,
@@ -236,6 +267,21 @@ fn meeting_target(meeting: &Meeting) -> Target {
 }
 
 /// `POST /api/v1/meetings`: creates a meeting owned by the caller.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings",
+    tag = "meetings",
+    security(("bearer" = []), ("oauth2" = ["meeting:write"])),
+    request_body = CreateMeeting,
+    responses(
+        (status = 201, description = "The new meeting.", body = MeetingView),
+        (status = 400, description = "`invalid_request`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope` (API client tokens).", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
@@ -299,6 +345,19 @@ pub(super) async fn managed_meeting(
 }
 
 /// `GET /api/v1/meetings/{id}`: a meeting of the caller's organisation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}",
+    tag = "meetings",
+    security(("bearer" = []), ("oauth2" = ["meeting:read"])),
+    params(("id" = String, Path, description = "The meeting id (digits).")),
+    responses(
+        (status = 200, description = "The meeting.", body = MeetingView),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope` (API client tokens).", body = ErrorBody),
+        (status = 404, description = "`meeting_not_found` in the caller's organisation.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
@@ -308,11 +367,29 @@ pub(super) async fn get(
     Ok(Json(MeetingView::new(meeting, &state.issuer)))
 }
 
+/// Response of `GET /api/v1/meetings`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct MeetingList {
+    /// The meetings the caller hosts.
+    meetings: Vec<MeetingView>,
+}
+
 /// `GET /api/v1/meetings`: the meetings the caller hosts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings",
+    tag = "meetings",
+    security(("bearer" = []), ("oauth2" = ["meeting:read"])),
+    responses(
+        (status = 200, description = "The caller's meetings.", body = MeetingList),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope` (API client tokens).", body = ErrorBody),
+    ),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<MeetingList>, ApiError> {
     let meetings = state
         .store
         .meetings_in_org(&user.org_id, Some(&user.id))
@@ -321,10 +398,27 @@ pub(super) async fn list(
         .into_iter()
         .map(|m| MeetingView::new(m, &state.issuer))
         .collect();
-    Ok(Json(serde_json::json!({ "meetings": views })))
+    Ok(Json(MeetingList { meetings: views }))
 }
 
 /// `PATCH /api/v1/meetings/{id}`: edits a meeting (host or admin).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/meetings/{id}",
+    tag = "meetings",
+    security(("bearer" = []), ("oauth2" = ["meeting:write"])),
+    params(("id" = String, Path, description = "The meeting id (digits).")),
+    request_body = EditMeeting,
+    responses(
+        (status = 200, description = "The meeting as changed.", body = MeetingView),
+        (status = 400, description = "`invalid_request`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (neither host nor admin) or `insufficient_scope`.", body = ErrorBody),
+        (status = 404, description = "`meeting_not_found` in the caller's organisation.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn edit(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
@@ -372,6 +466,19 @@ pub(super) async fn edit(
 }
 
 /// `DELETE /api/v1/meetings/{id}` (host or admin).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/meetings/{id}",
+    tag = "meetings",
+    security(("bearer" = []), ("oauth2" = ["meeting:write"])),
+    params(("id" = String, Path, description = "The meeting id (digits).")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (neither host nor admin) or `insufficient_scope`.", body = ErrorBody),
+        (status = 404, description = "`meeting_not_found` in the caller's organisation.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
@@ -385,25 +492,59 @@ pub(super) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What an invitation link shows.
+#[derive(Serialize, ToSchema)]
+pub(super) struct InvitationView {
+    /// The meeting to join.
+    meeting_id: u64,
+    /// Its topic.
+    topic: Option<String>,
+    /// Whether joining asks for a passcode.
+    has_passcode: bool,
+    /// Scheduled start, Unix seconds.
+    start_time: Option<u64>,
+    /// Planned length in minutes.
+    duration_minutes: Option<u32>,
+    /// Whether guests are refused.
+    signed_in_only: bool,
+    /// Where to ask for a join token.
+    join_token_url: String,
+}
+
 /// `GET /api/v1/invitations/{code}`: what an invitation link shows anyone
 /// holding it: the meeting id to join, its topic and schedule, and whether
 /// a passcode will be asked for.
+#[utoipa::path(
+    get,
+    path = "/api/v1/invitations/{code}",
+    tag = "meetings",
+    params(("code" = String, Path, description = "The code from the invitation link.")),
+    responses(
+        (status = 200, description = "The invited meeting.", body = InvitationView),
+        (status = 404, description = "`meeting_not_found`: no meeting has this code.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn invitation(
     State(state): State<AppState>,
     Path(code): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<InvitationView>, ApiError> {
     let meeting = state
         .store
         .meeting_by_invite(&code)
         .await?
         .ok_or_else(ApiError::meeting_not_found)?;
-    Ok(Json(serde_json::json!({
-        "meeting_id": meeting.id,
-        "topic": meeting.topic,
-        "has_passcode": meeting.passcode_hash.is_some(),
-        "start_time": meeting.settings.start_time,
-        "duration_minutes": meeting.settings.duration_minutes,
-        "signed_in_only": meeting.settings.signed_in_only,
-        "join_token_url": format!("{}/api/v1/meetings/{}/join-token", state.issuer, meeting.id),
-    })))
+    Ok(Json(InvitationView {
+        meeting_id: meeting.id,
+        topic: meeting.topic,
+        has_passcode: meeting.passcode_hash.is_some(),
+        start_time: meeting.settings.start_time,
+        duration_minutes: meeting.settings.duration_minutes,
+        signed_in_only: meeting.settings.signed_in_only,
+        join_token_url: format!("{}/api/v1/meetings/{}/join-token", state.issuer, meeting.id),
+    }))
 }
+
+/// This file's endpoints in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, get, list, edit, delete, invitation))]
+pub(super) struct Api;

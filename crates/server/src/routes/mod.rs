@@ -3,7 +3,8 @@
 //! `admin.rs` (organisation users, domains, audit trail), `meetings.rs`
 //! (schedule, edit, delete, invitations), `join.rs` (join tokens),
 //! `reports.rs` (attendance), `oauth.rs` (the token endpoint),
-//! `oauth_clients.rs` (API client registration), `webhooks.rs` (webhook
+//! `oauth_authorize.rs` (the authorization code grant), `sso.rs` (OpenID
+//! Connect single sign-on), `oauth_clients.rs` (API client registration), `webhooks.rs` (webhook
 //! endpoints), `well_known.rs` (JWKS,
 //! health).
 
@@ -12,8 +13,10 @@ mod admin;
 mod join;
 mod meetings;
 mod oauth;
+mod oauth_authorize;
 mod oauth_clients;
 mod reports;
+mod sso;
 mod webhooks;
 mod well_known;
 
@@ -36,7 +39,7 @@ use crate::store::Store;
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Where the router listens, as handed to clients in a join-token response.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub(crate) struct RouterInfo {
     /// `HOST:PORT` of the QUIC listener.
     pub(crate) quic: String,
@@ -61,12 +64,13 @@ pub(crate) struct AppState {
     pub(crate) router: Arc<RouterInfo>,
     /// Failed login attempts per email.
     pub(crate) login_limiter: Arc<FailureLimiter>,
-    /// The client for outbound HTTPS (API clients' `jwks_uri`).
+    /// The client for outbound HTTPS (webhooks).
     pub(crate) outbound: reqwest::Client,
+    /// The SSRF-guarded client for URLs others chose: API clients'
+    /// `jwks_uri`, OpenID providers.
+    pub(crate) guarded_http: crate::oauth::jwks_fetch::GuardedHttp,
     /// `jwks_uri` refetches per API client.
     pub(crate) jwks_refresh_limiter: Arc<RateLimiter>,
-    /// Wakes the webhook worker when deliveries are queued.
-    pub(crate) webhook_wake: Arc<tokio::sync::Notify>,
     /// Wrong meeting passcodes per caller and meeting.
     pub(crate) passcode_limiter: Arc<FailureLimiter>,
 }
@@ -107,6 +111,22 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/oauth/token", post(oauth::token))
         .route(
+            "/oauth/authorize",
+            get(oauth_authorize::describe).post(oauth_authorize::decide),
+        )
+        .route(
+            "/api/v1/org/oauth-clients/{id}/redirect-uris",
+            axum::routing::put(oauth_authorize::set_redirect_uris),
+        )
+        .route(
+            "/api/v1/org/sso-connections",
+            get(sso::list).post(sso::register),
+        )
+        .route("/api/v1/org/sso-connections/{id}", delete(sso::delete))
+        .route("/sso/{slug}/start", get(sso::start))
+        .route("/sso/callback", get(sso::callback))
+        .route("/sso/token", post(sso::token))
+        .route(
             "/api/v1/org/webhooks",
             get(webhooks::list).post(webhooks::register),
         )
@@ -135,10 +155,30 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/invitations/{code}", get(meetings::invitation))
         .route("/.well-known/jwks.json", get(well_known::jwks))
         .route("/healthz", get(well_known::healthz))
+        .route("/openapi.json", get(crate::openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Each route file's part of the OpenAPI document (`crate::openapi` merges
+/// them); a new route file adds its `Api` here.
+pub(crate) fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi as _;
+    vec![
+        accounts::Api::openapi(),
+        admin::Api::openapi(),
+        meetings::Api::openapi(),
+        join::Api::openapi(),
+        reports::Api::openapi(),
+        oauth::Api::openapi(),
+        oauth_clients::Api::openapi(),
+        oauth_authorize::Api::openapi(),
+        sso::Api::openapi(),
+        webhooks::Api::openapi(),
+        well_known::Api::openapi(),
+    ]
 }
 
 async fn not_found() -> ApiError {

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use jsonwebtoken::jwk::JwkSet;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::access_token::{self, ACCESS_TOKEN_LIFETIME_SECS};
@@ -30,29 +31,61 @@ use crate::store::{ClientAuthMethod, OAuthClient};
 
 /// The form body of a token request. Every field is optional here so that
 /// a missing one gets an OAuth error rather than a generic rejection.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub(super) struct TokenRequest {
+    /// `client_credentials` or `authorization_code`.
     #[serde(default)]
     grant_type: Option<String>,
+    /// Space-separated scopes; all the client's scopes if absent.
     #[serde(default)]
     scope: Option<String>,
+    /// The client (with `client_secret`, or optionally with an assertion).
     #[serde(default)]
     client_id: Option<String>,
+    /// The client secret, unless sent as HTTP Basic.
     #[serde(default)]
     client_secret: Option<String>,
+    /// `urn:ietf:params:oauth:client-assertion-type:jwt-bearer` for a
+    /// `private_key_jwt` client.
     #[serde(default)]
     client_assertion_type: Option<String>,
+    /// The signed client assertion (RFC 7523).
     #[serde(default)]
     client_assertion: Option<String>,
+    /// For `authorization_code`: the code from the redirect.
+    #[serde(default)]
+    code: Option<String>,
+    /// For `authorization_code`: the redirect URI the code was sent to.
+    #[serde(default)]
+    redirect_uri: Option<String>,
+    /// For `authorization_code`: the PKCE verifier (RFC 7636).
+    #[serde(default)]
+    code_verifier: Option<String>,
 }
 
 /// A successful token response (RFC 6749 §5.1).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct TokenResponse {
+    /// Send as `Authorization: Bearer ACCESS_TOKEN`.
     access_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the token expires.
     expires_in: u64,
+    /// The scopes granted, space-separated.
     scope: String,
+}
+
+/// The body of an error response (RFC 6749 §5.2), as [`OAuthError`]
+/// renders it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_client`, `invalid_scope`,
+    /// `unsupported_grant_type` or `server_error`.
+    error: String,
+    /// What went wrong, for people.
+    error_description: String,
 }
 
 /// An error response (RFC 6749 §5.2).
@@ -64,7 +97,7 @@ pub(super) struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(error: &'static str, description: impl Into<String>) -> Self {
+    pub(super) fn new(error: &'static str, description: impl Into<String>) -> Self {
         let status = if error == "invalid_client" {
             StatusCode::UNAUTHORIZED
         } else {
@@ -77,7 +110,7 @@ impl OAuthError {
         }
     }
 
-    fn server(cause: impl std::fmt::Display) -> Self {
+    pub(super) fn server(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "token request failed");
         OAuthError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -109,6 +142,19 @@ impl<E: Into<crate::api_error::ApiError>> From<E> for OAuthError {
 }
 
 /// `POST /oauth/token`.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "oauth",
+    security((), ("client_basic" = [])),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An access token for the client.", body = TokenResponse,
+         headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, description = "`invalid_request`, `invalid_scope` or `unsupported_grant_type`.", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication failed.", body = OAuthErrorBody),
+    ),
+)]
 pub(super) async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -117,10 +163,25 @@ pub(super) async fn token(
     let Form(request) = form.map_err(|e| OAuthError::new("invalid_request", e.body_text()))?;
     match request.grant_type.as_deref() {
         Some("client_credentials") => {}
+        Some("authorization_code") => {
+            let now = now_unix();
+            let client = authenticate(&state, &headers, &request, now).await?;
+            return super::oauth_authorize::exchange(
+                &state,
+                &client,
+                super::oauth_authorize::Redemption {
+                    code: request.code.as_deref(),
+                    redirect_uri: request.redirect_uri.as_deref(),
+                    code_verifier: request.code_verifier.as_deref(),
+                },
+                now,
+            )
+            .await;
+        }
         Some(_) => {
             return Err(OAuthError::new(
                 "unsupported_grant_type",
-                "only client_credentials is supported",
+                "only client_credentials and authorization_code are supported",
             ));
         }
         None => return Err(OAuthError::new("invalid_request", "grant_type is required")),
@@ -324,7 +385,7 @@ async fn assertion_client(
             .check(&client.id, Instant::now())
             .is_ok()
         {
-            match jwks_fetch::fetch(&state.outbound, uri).await {
+            match jwks_fetch::fetch(&state.guarded_http, uri).await {
                 Ok((fresh, text)) => {
                     state
                         .store
@@ -359,6 +420,11 @@ async fn assertion_client(
     }
     Ok(client)
 }
+
+/// This file's endpoints in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(token))]
+pub(super) struct Api;
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::api_error::{ApiError, ApiJson};
@@ -19,24 +20,31 @@ use crate::auth::Admin;
 use crate::clock::now_unix;
 use crate::ids::{new_client_id, new_client_secret};
 use crate::oauth::{client_keys, jwks_fetch, scopes};
+use crate::openapi::ErrorBody;
 use crate::store::{ClientAuthMethod, OAuthClient};
 
 /// Longest client name, in characters.
 const MAX_NAME_CHARS: usize = 100;
 
 /// Body of `POST /api/v1/org/oauth-clients`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RegisterClient)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Register {
+    /// A name for people, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     /// The scopes the client may ask for.
     scopes: Vec<String>,
+    /// How the client will authenticate at the token endpoint.
     auth_method: ClientAuthMethod,
     /// One public key (private_key_jwt).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     jwk: Option<serde_json::Value>,
     /// A set of public keys (private_key_jwt).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
     /// Where the client publishes its keys (private_key_jwt).
     #[serde(default)]
@@ -45,7 +53,7 @@ pub(super) struct Register {
 
 /// A client as the API shows it; `client_secret` only in the registration
 /// response.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct ClientView {
     client_id: String,
     name: String,
@@ -96,6 +104,21 @@ fn key_error(e: client_keys::KeyError) -> ApiError {
 }
 
 /// `POST /api/v1/org/oauth-clients`: registers an API client.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/oauth-clients",
+    tag = "api clients",
+    security(("bearer" = [])),
+    request_body = Register,
+    responses(
+        (status = 201, description = "The new client; `client_secret` appears here only.", body = ClientView),
+        (status = 400, description = "`invalid_request`, `invalid_key`, `private_key_refused` or `invalid_jwks_uri`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage clients).", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn register(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -149,7 +172,7 @@ pub(super) async fn register(
             }
             (None, None, Some(uri)) => {
                 let (_, text) =
-                    jwks_fetch::fetch(&state.outbound, &uri)
+                    jwks_fetch::fetch(&state.guarded_http, &uri)
                         .await
                         .map_err(|e| match e {
                             jwks_fetch::FetchError::Keys(k) => key_error(k),
@@ -191,6 +214,17 @@ pub(super) async fn register(
 }
 
 /// `GET /api/v1/org/oauth-clients`: the organisation's clients (no secrets).
+#[utoipa::path(
+    get,
+    path = "/api/v1/org/oauth-clients",
+    tag = "api clients",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organisation's clients.", body = Vec<ClientView>),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage clients).", body = ErrorBody),
+    ),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -207,6 +241,23 @@ pub(super) async fn list(
 /// `PUT /api/v1/org/oauth-clients/{id}/jwks`: replaces an inline-keyed
 /// client's keys (rotation). Clients with a `jwks_uri` rotate by
 /// publishing there.
+#[utoipa::path(
+    put,
+    path = "/api/v1/org/oauth-clients/{id}/jwks",
+    tag = "api clients",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The client_id.")),
+    request_body(content = Object, description = "One public JWK or a JWKS."),
+    responses(
+        (status = 200, description = "The client with its new keys.", body = ClientView),
+        (status = 400, description = "`invalid_request` (not an inline-keyed client), `invalid_key` or `private_key_refused`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage clients).", body = ErrorBody),
+        (status = 404, description = "`client_not_found` in this organisation.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn replace_keys(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -247,6 +298,19 @@ pub(super) async fn replace_keys(
 
 /// `DELETE /api/v1/org/oauth-clients/{id}`: deletes a client; its tokens
 /// stop working at once.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/org/oauth-clients/{id}",
+    tag = "api clients",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The client_id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage clients).", body = ErrorBody),
+        (status = 404, description = "`client_not_found` in this organisation.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -282,3 +346,8 @@ fn client_not_found() -> ApiError {
         "no such API client",
     )
 }
+
+/// This file's endpoints in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, list, replace_keys, delete))]
+pub(super) struct Api;

@@ -1,9 +1,12 @@
-//! Meeting attendance: the router reports who joined and left
-//! (`POST /api/v1/meetings/{id}/events`), which also queues the webhook
-//! events (meeting started/ended, participant joined/left/expelled), and
-//! the host or an admin reads a
+//! Meeting attendance: who joined and left, per session
+//! (`POST /api/v1/meetings/{id}/events`), and the host or an admin reads a
 //! report of who was there, when and for how long
 //! (`GET /api/v1/meetings/{id}/report`).
+//!
+//! Webhooks and the audit trail are not fed from here: the router beside
+//! the API reports every start, end, join, leave and expulsion itself
+//! (`meeting_events.rs`), so events reported here would duplicate them,
+//! and anyone holding a join token could forge them.
 //!
 //! A report is authenticated by the participant's own join token, which
 //! only we can sign: the router forwards the token it admitted, so an event
@@ -19,6 +22,7 @@ use axum::http::StatusCode;
 use confer_wire::token::{JOIN_TOKEN_AUDIENCE, JoinClaims};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::meetings::managed_meeting;
@@ -26,15 +30,15 @@ use super::parse_meeting_id;
 use crate::api_error::{ApiError, ApiJson};
 use crate::auth::SignedIn;
 use crate::clock::now_unix;
+use crate::openapi::ErrorBody;
 use crate::store::MeetingEvent;
-use crate::webhooks::queue::enqueue;
 
 /// How long after a join token was issued its session may still report
 /// leaving: a meeting can outlast the token's 2 hours.
 const REPORTING_WINDOW_SECS: u64 = 24 * 60 * 60;
 
 /// Body of `POST /api/v1/meetings/{id}/events`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ReportEvent {
     /// The participant's join token.
@@ -44,7 +48,7 @@ pub(super) struct ReportEvent {
 }
 
 /// What happened.
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Clone, Copy, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(super) enum EventKind {
     /// The session entered the meeting.
@@ -53,13 +57,26 @@ pub(super) enum EventKind {
     Left,
     /// The session was expelled by a host.
     Expelled,
-    /// The meeting started (reported with a host's token).
-    Started,
-    /// The meeting ended (reported with a host's token).
-    Ended,
 }
 
-/// `POST /api/v1/meetings/{id}/events`: records a join or leave.
+/// `POST /api/v1/meetings/{id}/events`: records a join or leave for the
+/// attendance report (no webhook: see the module docs).
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings/{id}/events",
+    tag = "meetings",
+    params(("id" = String, Path, description = "The meeting id (digits).")),
+    request_body = ReportEvent,
+    responses(
+        (status = 204, description = "Recorded."),
+        (status = 400, description = "`invalid_request`.", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: the join token is invalid, for another meeting or too old.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: only a host's session can start or end a meeting.", body = ErrorBody),
+        (status = 404, description = "`meeting_not_found`.", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn report_event(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -88,58 +105,29 @@ pub(super) async fn report_event(
         .meeting(id)
         .await?
         .ok_or_else(ApiError::meeting_not_found)?;
-    let (kind, webhook_event) = match body.event {
-        EventKind::Joined => (Some("joined"), "meeting.participant_joined"),
-        EventKind::Left => (Some("left"), "meeting.participant_left"),
-        EventKind::Expelled => (Some("expelled"), "meeting.participant_expelled"),
-        EventKind::Started => (None, "meeting.started"),
-        EventKind::Ended => (None, "meeting.ended"),
+    let kind = match body.event {
+        EventKind::Joined => "joined",
+        EventKind::Left => "left",
+        EventKind::Expelled => "expelled",
     };
-    if kind.is_none() && claims.role != confer_wire::ids::Role::Host {
-        return Err(ApiError::forbidden(
-            "only a host's session can start or end a meeting",
-        ));
-    }
-    let participant = serde_json::json!({
-        "user_id": claims.sub, "user_name": claims.name, "session_id": claims.sid,
-        "guest": claims.guest,
-    });
-    if let Some(kind) = kind {
-        state
-            .store
-            .record_meeting_event(
-                &meeting,
-                &MeetingEvent {
-                    session_id: claims.sid,
-                    subject: claims.sub,
-                    name: claims.name,
-                    kind: kind.to_owned(),
-                    at: now,
-                },
-            )
-            .await?;
-    }
-    let mut object = serde_json::json!({
-        "id": meeting.id,
-        "topic": meeting.topic,
-        "host_user_id": meeting.host_user_id,
-    });
-    if kind.is_some() {
-        object["participant"] = participant;
-    }
-    enqueue(
-        &state.store,
-        &state.webhook_wake,
-        &meeting.org_id,
-        webhook_event,
-        serde_json::json!({ "org_id": meeting.org_id, "at": now, "object": object }),
-    )
-    .await?;
+    state
+        .store
+        .record_meeting_event(
+            &meeting,
+            &MeetingEvent {
+                session_id: claims.sid,
+                subject: claims.sub,
+                name: claims.name,
+                kind: kind.to_owned(),
+                at: now,
+            },
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// One session's attendance.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(super) struct Attendance {
     session_id: String,
     subject: String,
@@ -150,12 +138,34 @@ pub(super) struct Attendance {
     duration_secs: u64,
 }
 
+/// Response of `GET /api/v1/meetings/{id}/report`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct AttendanceReport {
+    /// The meeting.
+    meeting_id: u64,
+    /// One entry per session, by joining time.
+    participants: Vec<Attendance>,
+}
+
 /// `GET /api/v1/meetings/{id}/report`: who joined, when, and for how long.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}/report",
+    tag = "meetings",
+    security(("bearer" = []), ("oauth2" = ["report:read"])),
+    params(("id" = String, Path, description = "The meeting id (digits).")),
+    responses(
+        (status = 200, description = "Who was there.", body = AttendanceReport),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (neither host nor admin) or `insufficient_scope`.", body = ErrorBody),
+        (status = 404, description = "`meeting_not_found` in the caller's organisation.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn report(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AttendanceReport>, ApiError> {
     let meeting = managed_meeting(&state, &user, &id).await?;
     let events = state.store.meeting_events(meeting.id).await?;
     let now = now_unix();
@@ -185,8 +195,13 @@ pub(super) async fn report(
         }
     }
     participants.sort_by_key(|p| p.joined_at);
-    Ok(Json(serde_json::json!({
-        "meeting_id": meeting.id,
-        "participants": participants,
-    })))
+    Ok(Json(AttendanceReport {
+        meeting_id: meeting.id,
+        participants,
+    }))
 }
+
+/// This file's endpoints in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(report_event, report))]
+pub(super) struct Api;

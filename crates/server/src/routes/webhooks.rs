@@ -10,7 +10,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::api_error::{ApiError, ApiJson};
@@ -19,6 +20,7 @@ use crate::auth::Admin;
 use crate::clock::now_unix;
 use crate::ids::{new_token_id, new_webhook_secret};
 use crate::oauth::jwks_fetch::is_https_url;
+use crate::openapi::ErrorBody;
 use crate::store::WebhookEndpoint;
 use crate::webhooks::EVENTS;
 use crate::webhooks::queue::now_ms;
@@ -32,25 +34,52 @@ const MAX_SECRET_CHARS: usize = 128;
 const MAX_ENDPOINTS: usize = 20;
 
 /// Body of `POST /api/v1/org/webhooks`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RegisterWebhook)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Register {
+    /// Where events are POSTed; must be `https://`.
+    #[schema(pattern = "^https://", max_length = 2048)]
     url: String,
+    /// The event names to receive (at least one).
     events: Vec<String>,
     /// A secret of the admin's choosing (32 to 128 characters), so the
     /// receiver can answer the validation challenge at once; generated if
     /// absent.
     #[serde(default)]
+    #[schema(min_length = 32, max_length = 128)]
     secret: Option<String>,
 }
 
-fn view(endpoint: &WebhookEndpoint) -> serde_json::Value {
-    serde_json::json!({
-        "webhook_id": endpoint.id,
-        "url": endpoint.url,
-        "events": endpoint.events,
-        "validated": endpoint.validated,
-    })
+/// A webhook endpoint as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub(super) struct WebhookView {
+    /// The endpoint's id.
+    webhook_id: String,
+    /// Where events are POSTed.
+    url: String,
+    /// The events it receives.
+    events: Vec<String>,
+    /// Whether it answered the URL validation challenge (events are only
+    /// sent once it has).
+    validated: bool,
+    /// The signing secret: in the registration response only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    /// Why the validation challenge failed, if it just did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validation_error: Option<String>,
+}
+
+fn view(endpoint: &WebhookEndpoint) -> WebhookView {
+    WebhookView {
+        webhook_id: endpoint.id.clone(),
+        url: endpoint.url.clone(),
+        events: endpoint.events.clone(),
+        validated: endpoint.validated,
+        secret: None,
+        validation_error: None,
+    }
 }
 
 /// Runs the URL validation challenge; `Err(reason)` if it failed.
@@ -93,11 +122,26 @@ async fn challenge(state: &AppState, endpoint: &WebhookEndpoint) -> Result<(), S
 
 /// `POST /api/v1/org/webhooks`: registers an endpoint; the secret is in
 /// this response and never again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/webhooks",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    request_body = Register,
+    responses(
+        (status = 201, description = "The new endpoint, with its `secret` (shown only here) and, if the challenge failed, `validation_error`.", body = WebhookView),
+        (status = 400, description = "`invalid_request` (URL, events, secret, or too many endpoints).", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage webhooks).", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`.", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn register(
     State(state): State<AppState>,
     Admin(admin): Admin,
     ApiJson(body): ApiJson<Register>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
     if !is_https_url(&body.url) {
         return Err(ApiError::invalid_request("url must be an https:// URL"));
     }
@@ -166,10 +210,8 @@ pub(super) async fn register(
     )
     .await?;
     let mut response = view(&endpoint);
-    response["secret"] = endpoint.secret.clone().into();
-    if let Err(reason) = validation {
-        response["validation_error"] = reason.into();
-    }
+    response.secret = Some(endpoint.secret.clone());
+    response.validation_error = validation.err();
     Ok((StatusCode::CREATED, Json(response)))
 }
 
@@ -192,11 +234,24 @@ async fn own_endpoint(
 }
 
 /// `POST /api/v1/org/webhooks/{id}/validate`: runs the challenge again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/org/webhooks/{id}/validate",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The webhook id.")),
+    responses(
+        (status = 200, description = "The endpoint; `validation_error` says why the challenge failed, if it did.", body = WebhookView),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage webhooks).", body = ErrorBody),
+        (status = 404, description = "`webhook_not_found` in this organisation.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn validate(
     State(state): State<AppState>,
     Admin(admin): Admin,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<WebhookView>, ApiError> {
     let mut endpoint = own_endpoint(&state, &admin.org_id, &id).await?;
     let validation = challenge(&state, &endpoint).await;
     endpoint.validated = validation.is_ok();
@@ -205,43 +260,110 @@ pub(super) async fn validate(
         .set_webhook_validated(&endpoint.id, endpoint.validated)
         .await?;
     let mut response = view(&endpoint);
-    if let Err(reason) = validation {
-        response["validation_error"] = reason.into();
-    }
+    response.validation_error = validation.err();
     Ok(Json(response))
 }
 
+/// Response of `GET /api/v1/org/webhooks`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct WebhookList {
+    /// The organisation's endpoints, without secrets.
+    webhooks: Vec<WebhookView>,
+}
+
 /// `GET /api/v1/org/webhooks`: the organisation's endpoints (no secrets).
+#[utoipa::path(
+    get,
+    path = "/api/v1/org/webhooks",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organisation's endpoints.", body = WebhookList),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage webhooks).", body = ErrorBody),
+    ),
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     Admin(admin): Admin,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<WebhookList>, ApiError> {
     let endpoints = state.store.webhooks_in_org(&admin.org_id).await?;
-    let views: Vec<serde_json::Value> = endpoints.iter().map(view).collect();
-    Ok(Json(serde_json::json!({ "webhooks": views })))
+    let webhooks = endpoints.iter().map(view).collect();
+    Ok(Json(WebhookList { webhooks }))
+}
+
+/// One delivery attempt series.
+#[derive(Serialize, ToSchema)]
+pub(super) struct DeliveryView {
+    /// The delivery's id.
+    delivery_id: String,
+    /// The event name.
+    event: String,
+    /// `pending`, `delivered` or `failed`.
+    status: String,
+    /// Attempts so far.
+    attempts: i64,
+    /// The last attempt's error, if it failed.
+    last_error: Option<String>,
+}
+
+/// Response of `GET /api/v1/org/webhooks/{id}/deliveries`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct DeliveryList {
+    /// The latest 100, newest first.
+    deliveries: Vec<DeliveryView>,
 }
 
 /// `GET /api/v1/org/webhooks/{id}/deliveries`: the latest deliveries.
+#[utoipa::path(
+    get,
+    path = "/api/v1/org/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The webhook id.")),
+    responses(
+        (status = 200, description = "The latest deliveries.", body = DeliveryList),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage webhooks).", body = ErrorBody),
+        (status = 404, description = "`webhook_not_found` in this organisation.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn deliveries(
     State(state): State<AppState>,
     Admin(admin): Admin,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<DeliveryList>, ApiError> {
     let endpoint = own_endpoint(&state, &admin.org_id, &id).await?;
     let rows = state.store.deliveries_for(&endpoint.id, 100).await?;
-    let list: Vec<serde_json::Value> = rows
+    let deliveries = rows
         .into_iter()
-        .map(|(id, event, status, attempts, last_error)| {
-            serde_json::json!({
-                "delivery_id": id, "event": event, "status": status,
-                "attempts": attempts, "last_error": last_error,
-            })
-        })
+        .map(
+            |(delivery_id, event, status, attempts, last_error)| DeliveryView {
+                delivery_id,
+                event,
+                status,
+                attempts,
+                last_error,
+            },
+        )
         .collect();
-    Ok(Json(serde_json::json!({ "deliveries": list })))
+    Ok(Json(DeliveryList { deliveries }))
 }
 
 /// `DELETE /api/v1/org/webhooks/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/org/webhooks/{id}",
+    tag = "webhooks",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The webhook id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = "`unauthorized`: no valid access token.", body = ErrorBody),
+        (status = 403, description = "`forbidden` (not an admin) or `insufficient_scope` (API clients may not manage webhooks).", body = ErrorBody),
+        (status = 404, description = "`webhook_not_found` in this organisation.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     Admin(admin): Admin,
@@ -264,3 +386,8 @@ pub(super) async fn delete(
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// This file's endpoints in the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, validate, list, deliveries, delete))]
+pub(super) struct Api;

@@ -12,7 +12,7 @@ use crate::ids::{new_meeting_id, new_token_id};
 const MEETING_ID_ATTEMPTS: usize = 8;
 
 /// How a meeting repeats.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Recurrence {
     /// `daily`, `weekly` or `monthly`.
@@ -33,7 +33,7 @@ fn one() -> u32 {
 }
 
 /// The unit a meeting recurs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Frequency {
     /// Every `interval` days.

@@ -13,9 +13,12 @@
 //! `oauth.rs`, `webhooks.rs`.
 
 mod audit;
+mod expulsions;
 mod meetings;
 mod oauth;
+mod oauth_codes;
 mod orgs;
+mod sso;
 mod users;
 mod webhooks;
 
@@ -28,8 +31,11 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub(crate) use audit::{AuditEvent, NewAuditEvent};
+pub(crate) use expulsions::{Expulsion, ExpulsionBar};
 pub(crate) use meetings::{Meeting, MeetingEvent, MeetingSettings, Recurrence};
 pub(crate) use oauth::{ClientAuthMethod, OAuthClient};
+pub(crate) use oauth_codes::AuthorizationCode;
+pub(crate) use sso::{Handoff, OrgMapping, PendingLogin, SsoConnection};
 pub(crate) use users::{NewUser, User, UserRole, display_name};
 pub(crate) use webhooks::{Delivery, WebhookEndpoint};
 

@@ -6,7 +6,9 @@ use sqlx::any::AnyRow;
 use super::{Store, StoreError, unix_from_db, unix_to_db};
 
 /// How a client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ClientAuthMethod {
     /// A shared secret (`client_secret_post` or `client_secret_basic`).

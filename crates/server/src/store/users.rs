@@ -12,7 +12,9 @@ use sqlx::any::AnyRow;
 use super::{Store, StoreError, unix_from_db, unix_to_db};
 
 /// What a user may do in their organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum UserRole {
     /// Created the organisation; an admin who cannot be demoted or deleted

@@ -2,6 +2,9 @@
 //! out, then announced to everyone as an `event` (plus a
 //! `participant_updated` for every roster entry that changed).
 //!
+//! An expulsion bars the expelled user (and, for a guest, new guests) until
+//! a host sends `allow_rejoin`; see `bans.rs` for why and for how long.
+//!
 //! "Everyone" in `mute`, `stop_video`, `expel` and `lower_hand` means
 //! everyone but hosts and co-hosts; a refused action changes nothing and
 //! produces no event.
@@ -13,6 +16,7 @@ use confer_wire::host::{
 use confer_wire::ids::{MeetingId, ParticipantId, Role};
 
 use super::Router;
+use crate::core::bans::Expelled;
 use crate::core::event::{EventParticipant, MeetingEndReason, RouterEvent};
 use crate::core::meeting::Meeting;
 use crate::core::output::{CloseReason, ConnectionId, Output};
@@ -101,6 +105,17 @@ impl Router {
         }
     }
 
+    /// Forgets the state of a meeting that emptied or ended, keeping its
+    /// bans for a while (`bans.rs`); returns whether it had started (so
+    /// its end is reported).
+    pub(super) fn retire_meeting(&mut self, meeting_id: MeetingId, meeting: Meeting) -> bool {
+        let started = meeting.started;
+        let next = meeting.next_participant_id();
+        self.retained_bans
+            .keep(meeting_id, meeting.bans, next, self.now);
+        started
+    }
+
     /// Removes an expelled participant (the ban was recorded in `apply`).
     fn expel(&mut self, meeting_id: MeetingId, id: ParticipantId) {
         let Some(conn) = self.meetings.get(&meeting_id).and_then(|m| m.conn_of(id)) else {
@@ -129,14 +144,14 @@ fn event_target(meeting: &Meeting, action: &HostAction) -> Option<EventParticipa
         }
         | HostAction::Deny { participant_id: id } => *id,
         HostAction::AllowRejoin { participant_id } => {
-            let sub = meeting.expelled_ids.get(participant_id)?;
+            let expelled = meeting.bans.get(*participant_id)?;
             return Some(EventParticipant {
                 participant_id: *participant_id,
-                sub: sub.clone(),
-                // Only the user is remembered after an expulsion.
-                name: String::new(),
+                sub: expelled.sub.clone(),
+                name: expelled.name.clone(),
+                // The organisation is not kept with a ban.
                 org: None,
-                guest: false,
+                guest: expelled.guest,
             });
         }
         other => present_target(other)?,
@@ -202,19 +217,21 @@ fn apply(
                 .collect();
             for id in &ids {
                 if let Some(p) = meeting.get(*id) {
-                    let sub = p.sub.clone();
-                    meeting.expelled.insert(sub.clone());
-                    meeting.expelled_ids.insert(*id, sub);
+                    let expelled = Expelled {
+                        sub: p.sub.clone(),
+                        name: p.entry.name.clone(),
+                        guest: p.entry.guest,
+                    };
+                    meeting.bans.add(*id, expelled);
                 }
             }
             fx.expel = ids;
         }
         HostAction::AllowRejoin { participant_id } => {
-            let Some(sub) = meeting.expelled_ids.remove(participant_id) else {
+            if meeting.bans.lift(*participant_id).is_none() {
                 let message = format!("participant {participant_id} was not expelled");
                 return Err((ErrorCode::UnknownParticipant, message));
-            };
-            meeting.expelled.remove(&sub);
+            }
         }
         HostAction::Lock { locked } => meeting.settings.locked = *locked,
         HostAction::End => fx.end = true,

@@ -1,6 +1,6 @@
 //! Admission: whether a `join` is let in, held in the waiting room, or
 //! refused (expelled user, locked meeting, full), and announcing it when it
-//! enters.
+//! enters, with the meeting's current settings in `joined`.
 
 use std::time::Instant;
 
@@ -11,6 +11,7 @@ use confer_wire::ids::{MeetingId, Role};
 use confer_wire::token::JoinClaims;
 
 use super::{ConnState, Router};
+use crate::core::bans::Barred;
 use crate::core::event::RouterEvent;
 use crate::core::meeting::{Full, Meeting, Participant};
 use crate::core::output::{ConnectionId, Output};
@@ -54,16 +55,34 @@ impl Router {
             );
         }
         let capacity = self.config.max_participants_per_meeting;
-        let meeting = self
-            .meetings
-            .entry(meeting_id)
-            .or_insert_with(|| Meeting::new(&claims.policy));
-        let barred = if meeting.expelled.contains(&claims.sub) {
-            Some((
-                ErrorCode::Expelled,
-                "you were removed from this meeting and may not rejoin".to_owned(),
-            ))
-        } else if meeting.settings.locked && claims.role != Role::Host {
+        self.retained_bans.prune(now);
+        let barred = match self.meetings.get(&meeting_id) {
+            Some(meeting) => meeting.bans.bars(&claims.sub, claims.guest),
+            None => self
+                .retained_bans
+                .bars(meeting_id, &claims.sub, claims.guest),
+        };
+        if let Some(why) = barred {
+            self.stats.joins_refused += 1;
+            let message = match why {
+                Barred::User => "you were removed from this meeting and may not rejoin",
+                Barred::Guest => {
+                    "a guest was removed from this meeting: guests may not join until a host allows it"
+                }
+            };
+            return self.refuse(conn, ErrorCode::Expelled, message.to_owned());
+        }
+        let retained = &mut self.retained_bans;
+        let meeting = self.meetings.entry(meeting_id).or_insert_with(|| {
+            let mut meeting = Meeting::new(&claims.policy);
+            // Bans outlive the meeting's other state (`bans.rs`).
+            if let Some(kept) = retained.take(meeting_id) {
+                meeting.bans = kept.bans;
+                meeting.resume_ids_from(kept.next_participant);
+            }
+            meeting
+        });
+        let barred = if meeting.settings.locked && claims.role != Role::Host {
             Some((
                 ErrorCode::MeetingLocked,
                 "the meeting is locked: nobody new may join".to_owned(),
@@ -91,6 +110,8 @@ impl Router {
         };
         self.sessions
             .insert(claims.sid.clone(), claims.exp, now, verified_at_unix);
+        self.media_keys
+            .note_join(meeting_id, claims.policy.e2e, meeting.is_empty());
         // One host at a time: a second `host` token (the owner coming back
         // after handing the role over) enters as a co-host.
         let mut role = claims.role;
@@ -187,6 +208,7 @@ impl Router {
                 roster,
                 keepalive_interval_ms: millis(self.config.keepalive_interval),
                 silence_timeout_ms: millis(self.config.silence_timeout),
+                settings: meeting.settings.to_wire(),
             },
         });
         if let Some(entry) = me {
@@ -209,6 +231,7 @@ impl Router {
             self.announce_waiting_room(meeting_id);
         }
         self.refresh_hostless(meeting_id);
+        self.send_media_key(meeting_id, conn);
     }
 }
 

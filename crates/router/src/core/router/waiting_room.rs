@@ -238,11 +238,12 @@ impl Router {
     }
 
     /// Ends a meeting: everyone in it or waiting for it is told `ended` and
-    /// disconnected, and the meeting is forgotten.
+    /// disconnected, and the meeting is forgotten (all but its bans).
     pub(super) fn end_meeting(&mut self, meeting_id: MeetingId, why: MeetingEndReason) {
         let Some(meeting) = self.meetings.remove(&meeting_id) else {
             return;
         };
+        self.media_keys.forget_meeting(meeting_id);
         for p in meeting.participants() {
             self.emit(RouterEvent::ParticipantLeft {
                 meeting_id,
@@ -251,16 +252,17 @@ impl Router {
                 reason: LeaveReason::Ended,
             });
         }
-        if meeting.started {
+        let conns: Vec<_> = meeting
+            .participants()
+            .map(|p| p.conn)
+            .chain(meeting.waiting.values().map(|w| w.participant.conn))
+            .collect();
+        if self.retire_meeting(meeting_id, meeting) {
             self.emit(RouterEvent::MeetingEnded {
                 meeting_id,
                 reason: why,
             });
         }
-        let conns = meeting
-            .participants()
-            .map(|p| p.conn)
-            .chain(meeting.waiting.values().map(|w| w.participant.conn));
         for conn in conns {
             self.conns.remove(&conn);
             self.outputs.push_back(Output::Control {

@@ -1,6 +1,9 @@
 //! Admission: joins, their refusals, session ids, leaving.
 
+use confer_wire::host::{ChatPolicy, HostAction, MeetingSettings, Permission, SharePolicy};
+
 use super::*;
+use crate::core::bans::BAN_RETENTION;
 
 #[test]
 fn join_sends_roster_with_self_and_announces_newcomer() {
@@ -26,6 +29,7 @@ fn join_sends_roster_with_self_and_announces_newcomer() {
             roster: vec![ada_entry.clone()],
             keepalive_interval_ms: 2000,
             silence_timeout_ms: 6000,
+            settings: MeetingSettings::default(),
         }]
     );
 
@@ -350,4 +354,171 @@ fn unknown_type_or_missing_field_is_malformed_and_only_join_is_verified() {
         closes(&out),
         vec![(conn, CloseReason::Error(ErrorCode::MalformedMessage))]
     );
+}
+
+/// Joins as a guest (a fresh random `sub`, as the web service issues one).
+fn guest_claims(h: &mut Harness, name: &str) -> JoinClaims {
+    let mut claims = h.claims(MEETING, name, Role::Participant);
+    claims.sub = format!("guest:{}", claims.sid);
+    claims.guest = true;
+    claims
+}
+
+fn joined_settings(conn: ConnectionId, out: &[Output]) -> Option<MeetingSettings> {
+    to(conn, out).into_iter().find_map(|m| match m {
+        ServerMessage::Joined { settings, .. } => Some(settings),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_late_joiner_is_told_the_meetings_current_settings() {
+    let mut h = Harness::new();
+    let (host, _) = h.join_as("Host", Role::Host);
+    for action in [
+        HostAction::SetChat {
+            chat: ChatPolicy::HostOnly,
+        },
+        HostAction::SetScreenShare {
+            share: SharePolicy::HostOnly,
+        },
+        HostAction::Allow {
+            permission: Permission::UnmuteSelf,
+            allowed: false,
+        },
+        HostAction::Allow {
+            permission: Permission::RenameSelf,
+            allowed: false,
+        },
+        HostAction::SetRecording {
+            participant_id: None,
+            allowed: true,
+        },
+    ] {
+        h.host(host, action);
+    }
+    let claims = h.claims(MEETING, "Late", Role::Participant);
+    let (late, out) = h.join_claims(claims);
+    let want = MeetingSettings {
+        chat: ChatPolicy::HostOnly,
+        share: SharePolicy::HostOnly,
+        unmute_self: false,
+        rename_self: false,
+        record_all: true,
+        ..MeetingSettings::default()
+    };
+    assert_eq!(joined_settings(late, &out), Some(want.clone()));
+    // A host token may enter a locked meeting with a waiting room: it
+    // sees both.
+    h.host(host, HostAction::Lock { locked: true });
+    h.host(host, HostAction::SetWaitingRoom { enabled: true });
+    let claims = h.claims(MEETING, "Owner", Role::Host);
+    let (owner, out) = h.join_claims(claims);
+    assert_eq!(
+        joined_settings(owner, &out),
+        Some(MeetingSettings {
+            locked: true,
+            waiting_room: true,
+            ..want
+        })
+    );
+}
+
+#[test]
+fn bans_outlive_the_meeting_until_every_earlier_token_has_expired() {
+    let mut h = Harness::new();
+    let (host, _) = h.join_as("Host", Role::Host);
+    let (_, bo) = h.join("Bo");
+    h.host(
+        host,
+        HostAction::Expel {
+            participant_id: Some(bo),
+        },
+    );
+    // Everyone leaves: the meeting is dropped, its bans are not.
+    h.send(host, ClientMessage::Leave);
+    h.drain();
+    assert_eq!(h.router.stats().meetings, 0);
+    let claims = h.claims(MEETING, "Bo", Role::Participant);
+    let (again, out) = h.join_claims(claims);
+    assert!(to(again, &out).iter().any(error(ErrorCode::Expelled, true)));
+    assert_eq!(
+        h.router.stats().meetings,
+        0,
+        "a refused join starts nothing"
+    );
+
+    // The host comes back: ids continue, so `allow_rejoin` still names Bo.
+    let (host, host_id) = h.join_as("Host", Role::Host);
+    assert!(host_id > bo, "{host_id} reused an id at or below {bo}");
+    let out = h.host(host, HostAction::AllowRejoin { participant_id: bo });
+    assert_eq!(events(host, &out).len(), 1, "{out:?}");
+    let (_, bo_again) = h.join("Bo");
+    assert!(bo_again > host_id);
+
+    // Expelled again; the meeting empties; the ban lasts until no token
+    // issued before it can still be valid, then is forgotten.
+    h.host(
+        host,
+        HostAction::Expel {
+            participant_id: Some(bo_again),
+        },
+    );
+    h.send(host, ClientMessage::Leave);
+    h.drain();
+    h.advance(BAN_RETENTION - Duration::from_secs(1));
+    let claims = h.claims(MEETING, "Bo", Role::Participant);
+    let (refused, out) = h.join_claims(claims);
+    assert!(
+        to(refused, &out)
+            .iter()
+            .any(error(ErrorCode::Expelled, true))
+    );
+    h.advance(Duration::from_secs(1));
+    let (_, fresh) = h.join("Bo");
+    assert_eq!(fresh, ParticipantId(1), "a forgotten meeting starts afresh");
+}
+
+#[test]
+fn an_expelled_guest_bars_new_guests_until_a_host_allows_them_back() {
+    let mut h = Harness::new();
+    let (host, _) = h.join_as("Host", Role::Host);
+    let claims = guest_claims(&mut h, "Mallory");
+    let (_, out) = h.join_claims(claims);
+    let mallory = to(ConnectionId(2), &out)
+        .into_iter()
+        .find_map(|m| match m {
+            ServerMessage::Joined { participant_id, .. } => Some(participant_id),
+            _ => None,
+        })
+        .expect("the guest joined");
+    let claims = guest_claims(&mut h, "Gus");
+    let (gus, out) = h.join_claims(claims);
+    assert!(matches!(to(gus, &out)[0], ServerMessage::Joined { .. }));
+    h.host(
+        host,
+        HostAction::Expel {
+            participant_id: Some(mallory),
+        },
+    );
+    // A fresh guest token (a new random user) is refused, whatever the name.
+    let claims = guest_claims(&mut h, "Not Mallory");
+    let (evader, out) = h.join_claims(claims);
+    assert!(
+        to(evader, &out)
+            .iter()
+            .any(error(ErrorCode::Expelled, true))
+    );
+    // Signed-in users and guests already present are not affected.
+    assert!(h.router.participant(gus).is_some());
+    h.join("Signed In");
+    h.host(
+        host,
+        HostAction::AllowRejoin {
+            participant_id: mallory,
+        },
+    );
+    let claims = guest_claims(&mut h, "Mallory");
+    let (back, out) = h.join_claims(claims);
+    assert!(matches!(to(back, &out)[0], ServerMessage::Joined { .. }));
 }

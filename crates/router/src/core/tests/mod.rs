@@ -148,8 +148,17 @@ impl Harness {
     }
 }
 
-/// The control messages addressed to `conn` among `outputs`.
+/// The control messages addressed to `conn` among `outputs`, media keys
+/// left out (`media_keys.rs` checks those with [`to_with_keys`]).
 fn to(conn: ConnectionId, outputs: &[Output]) -> Vec<ServerMessage> {
+    to_with_keys(conn, outputs)
+        .into_iter()
+        .filter(|m| !matches!(m, ServerMessage::MediaKey(_)))
+        .collect()
+}
+
+/// Every control message addressed to `conn` among `outputs`.
+fn to_with_keys(conn: ConnectionId, outputs: &[Output]) -> Vec<ServerMessage> {
     outputs
         .iter()
         .filter_map(|o| match o {
@@ -187,13 +196,16 @@ fn rtp(ssrc: u32, seq: u16) -> Bytes {
 }
 
 mod chat;
+mod feedback;
 mod host_controls;
 mod join;
 mod liveness;
 mod media;
+mod media_keys;
 mod random;
 mod roles;
 mod router_events;
+mod simulcast;
 mod waiting_room;
 
 /// The roster entry of `id` in the latest `participant_updated` to `conn`.

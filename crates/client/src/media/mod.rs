@@ -1,0 +1,295 @@
+//! The client's media engine: our outgoing tracks and every remote
+//! participant's incoming ones, as a sans-IO state machine.
+//!
+//! The engine decides everything about media that does not need a device or
+//! a socket: which simulcast layers to encode, how frames are sealed and cut
+//! into packets (see `confer_media::frame_rtp`), which incoming camera layer
+//! to follow, when audio plays out (jitter buffer, FEC, concealment), when a
+//! picture is decodable, and what feedback (NACK, keyframe request) goes
+//! back. Sealing and opening go through [`FrameCrypto`], which the meeting
+//! [`Session`](crate::session::Session) implements.
+//!
+//! # Driving contract
+//!
+//! 1. Create it with [`MediaEngine::new`]; once the session is admitted,
+//!    call [`MediaEngine::handle_joined`] with our participant id.
+//! 2. Captured frames: [`MediaEngine::handle_captured`] (20 ms audio frames,
+//!    camera or screen pictures), paced in real time by the caller.
+//! 3. Received packets the session passed on (see
+//!    [`Session::handle_media`](crate::session::Session::handle_media)):
+//!    [`MediaEngine::handle_packet`].
+//! 4. Time: call [`MediaEngine::handle_timeout`] at
+//!    [`MediaEngine::poll_timeout`].
+//! 5. After every call drain [`MediaEngine::poll_transmit`] (RTP packets for
+//!    `Session::send_media`), [`MediaEngine::poll_feedback`] (RTCP feedback
+//!    for the senders, once the path relays it) and
+//!    [`MediaEngine::poll_output`] (decoded media for a [`MediaSink`]).
+//!
+//! Every `now` must not go backwards. Nothing from the network can make it
+//! panic: bad packets are counted and dropped.
+
+mod crypto;
+pub mod playout;
+mod remote;
+pub mod save;
+mod send;
+mod sink;
+mod stats;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
+
+use bytes::Bytes;
+use confer_media::MediaError;
+use confer_media::feedback::Feedback;
+use confer_media::opus_codec::DEFAULT_AUDIO_BITRATE;
+use confer_media::packet::{MediaPacket, PT_H264, PT_OPUS};
+use confer_media::source::Frame;
+use confer_wire::ids::{
+    ParticipantId, TrackKind, participant_of_ssrc, ssrc_for, track, track_kind, track_of_ssrc,
+};
+
+/// How a capture source is named (re-exported so front ends need not
+/// depend on `confer-media` to choose one).
+pub use confer_media::source::SourceSpec;
+pub use crypto::{FrameCrypto, PassThrough};
+pub use sink::{ChannelSink, DecodedVideo, MediaOutput, MediaSink, VideoKind};
+pub use stats::{MediaEngineStats, RemoteMediaStats, SentTrackStats, track_name};
+
+use remote::RemoteMedia;
+use send::Outgoing;
+
+/// Most remote participants the engine keeps receivers for; the router
+/// forwards only meeting members, this bounds memory if that ever fails.
+const MAX_REMOTES: usize = 1024;
+
+/// Why the engine could not use a frame or packet. None of these end the
+/// session: the frame is dropped and counted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaEngineError {
+    /// A codec could not be created or failed.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// A captured frame was not usable (wrong size).
+    #[error("unusable captured frame: {0}")]
+    BadFrame(String),
+    /// Sealing a frame failed, so it was not sent.
+    #[error("cannot seal a frame: {0}")]
+    Seal(String),
+    /// A received frame did not open, so it was dropped.
+    #[error("cannot open a frame: {0}")]
+    Open(String),
+    /// Media was captured before we joined.
+    #[error("not in the meeting yet")]
+    NotJoined,
+}
+
+/// What the engine sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaConfig {
+    /// Opus bitrate (bits per second).
+    pub audio_bitrate: i32,
+    /// Most camera simulcast layers to send (1..=3; fewer if the camera is
+    /// smaller than a layer).
+    pub max_camera_layers: u8,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            audio_bitrate: DEFAULT_AUDIO_BITRATE,
+            max_camera_layers: track::VIDEO_LAYERS,
+        }
+    }
+}
+
+/// Which of our tracks a captured frame is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaptureTrack {
+    /// Microphone (or a WAV file or tone).
+    Audio,
+    /// Camera (or a Y4M file or pattern): sent in simulcast layers.
+    Camera,
+    /// Screen or window share.
+    Screen,
+}
+
+/// The media engine (see the module docs for the driving contract).
+#[derive(Debug)]
+pub struct MediaEngine {
+    config: MediaConfig,
+    own: Option<ParticipantId>,
+    outgoing: Option<Outgoing>,
+    remotes: BTreeMap<ParticipantId, RemoteMedia>,
+    transmit: VecDeque<Bytes>,
+    feedback: VecDeque<Bytes>,
+    outputs: VecDeque<MediaOutput>,
+    stats: MediaEngineStats,
+}
+
+impl MediaEngine {
+    /// An engine that sends with `config`.
+    pub fn new(config: MediaConfig) -> Self {
+        MediaEngine {
+            config,
+            own: None,
+            outgoing: None,
+            remotes: BTreeMap::new(),
+            transmit: VecDeque::new(),
+            feedback: VecDeque::new(),
+            outputs: VecDeque::new(),
+            stats: MediaEngineStats::default(),
+        }
+    }
+
+    /// The router admitted us as `participant`: our SSRCs derive from it.
+    pub fn handle_joined(&mut self, participant: ParticipantId) {
+        if self.own != Some(participant) {
+            self.own = Some(participant);
+            self.outgoing = Some(Outgoing::new(participant, self.config));
+        }
+    }
+
+    /// A capture source failed; recorded for the stats.
+    pub fn handle_source_error(&mut self, error: String) {
+        self.stats.source_errors.push(error);
+    }
+
+    /// Encodes, seals and packetises one captured frame of `track`.
+    pub fn handle_captured(
+        &mut self,
+        _now: Instant,
+        track: CaptureTrack,
+        frame: &Frame,
+        crypto: &mut dyn FrameCrypto,
+    ) -> Result<(), MediaEngineError> {
+        let out = self.outgoing.as_mut().ok_or(MediaEngineError::NotJoined)?;
+        match (track, frame) {
+            (CaptureTrack::Audio, Frame::Audio(a)) => {
+                out.send_audio(a, crypto, &mut self.transmit, &mut self.stats)
+            }
+            (CaptureTrack::Camera, Frame::Video(v)) => {
+                out.send_video(false, v, crypto, &mut self.transmit, &mut self.stats)
+            }
+            (CaptureTrack::Screen, Frame::Video(v)) => {
+                out.send_video(true, v, crypto, &mut self.transmit, &mut self.stats)
+            }
+            _ => Err(MediaEngineError::BadFrame(format!(
+                "a {} frame for the {track:?} track",
+                match frame {
+                    Frame::Audio(_) => "audio",
+                    Frame::Video(_) => "video",
+                }
+            ))),
+        }
+    }
+
+    /// Takes in one packet from the router: another participant's media, or
+    /// RTCP feedback about ours.
+    pub fn handle_packet(&mut self, now: Instant, packet: &[u8], crypto: &mut dyn FrameCrypto) {
+        let Some(own) = self.own else {
+            self.stats.dropped_packets += 1;
+            return;
+        };
+        // RFC 5761: RTCP payload types 200..=206 share the media path.
+        if packet.get(1).is_some_and(|pt| (200..=206).contains(pt)) {
+            match Feedback::parse(packet) {
+                Ok(fb) if participant_of_ssrc(media_ssrc(&fb)) == own => {
+                    if let Some(out) = self.outgoing.as_mut() {
+                        out.handle_feedback(&fb, &mut self.transmit, &mut self.stats);
+                    }
+                }
+                _ => self.stats.dropped_packets += 1,
+            }
+            return;
+        }
+        let Ok(parsed) = MediaPacket::parse(packet) else {
+            self.stats.dropped_packets += 1;
+            return;
+        };
+        let from = participant_of_ssrc(parsed.header.ssrc);
+        let kind = track_kind(track_of_ssrc(parsed.header.ssrc));
+        let payload_ok = match kind {
+            TrackKind::Audio => parsed.header.payload_type == PT_OPUS,
+            TrackKind::Video { .. } | TrackKind::Screen => parsed.header.payload_type == PT_H264,
+            TrackKind::Unknown => false,
+        };
+        if from == own || !payload_ok {
+            self.stats.dropped_packets += 1;
+            return;
+        }
+        if !self.remotes.contains_key(&from) && self.remotes.len() >= MAX_REMOTES {
+            self.stats.dropped_packets += 1;
+            return;
+        }
+        let own_ssrc = ssrc_for(own, track::AUDIO);
+        let remote = self
+            .remotes
+            .entry(from)
+            .or_insert_with(|| RemoteMedia::new(from, own_ssrc));
+        if let Err(e) = remote.handle_packet(now, parsed, kind, crypto, &mut self.outputs) {
+            tracing::debug!("media from {from} dropped: {e}");
+        }
+        remote.poll(now, crypto, &mut self.outputs, &mut self.feedback);
+    }
+
+    /// When [`Self::handle_timeout`] must next be called, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.remotes
+            .values()
+            .filter_map(RemoteMedia::poll_timeout)
+            .min()
+    }
+
+    /// Lets time pass: plays out audio, decodes pictures that are due.
+    pub fn handle_timeout(&mut self, now: Instant, crypto: &mut dyn FrameCrypto) {
+        for remote in self.remotes.values_mut() {
+            remote.poll(now, crypto, &mut self.outputs, &mut self.feedback);
+        }
+    }
+
+    /// The next RTP packet of ours to send.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.transmit.pop_front()
+    }
+
+    /// The next RTCP feedback packet (NACK, keyframe request) for a sender.
+    pub fn poll_feedback(&mut self) -> Option<Bytes> {
+        self.feedback.pop_front()
+    }
+
+    /// The next decoded or received media for the front end.
+    pub fn poll_output(&mut self) -> Option<MediaOutput> {
+        self.outputs.pop_front()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> MediaEngineStats {
+        let mut s = self.stats.clone();
+        s.received = self.remotes.iter().map(|(p, r)| (*p, r.stats())).collect();
+        s
+    }
+}
+
+/// Checks that a file or synthetic source opens (a missing or malformed
+/// file gives an error naming it) before a meeting is joined. Devices are
+/// not opened here (that would grab them twice); their errors come from the
+/// capture itself.
+pub fn probe_source(spec: &SourceSpec) -> Result<(), MediaError> {
+    match spec {
+        SourceSpec::Device(_) => Ok(()),
+        other => confer_media::source::open(other, Instant::now()).map(drop),
+    }
+}
+
+fn media_ssrc(fb: &Feedback) -> u32 {
+    match fb {
+        Feedback::KeyframeRequest { media_ssrc, .. } | Feedback::Nack { media_ssrc, .. } => {
+            *media_ssrc
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
