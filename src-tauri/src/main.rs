@@ -12,6 +12,7 @@
 //! - [`meeting_events`]: session events into UI updates, in plain words.
 //! - [`state`], [`settings`], [`credentials`] (the OS keyring),
 //!   [`web_meetings`] (scheduling calls), [`meeting_link`] (join box input).
+//! - [`sign_in_handoff`]: a one-shot sign-in file from a launcher.
 //! - [`video`]: decoded pictures to the UI as raw bytes on an IPC channel.
 //!
 //! The window, its content security policy and the bundle live in
@@ -30,6 +31,7 @@ mod meeting_events;
 mod meeting_link;
 mod models;
 mod settings;
+mod sign_in_handoff;
 mod state;
 mod video;
 mod web_meetings;
@@ -48,8 +50,19 @@ fn main() -> ExitCode {
 
 /// Builds the app with its commands and runs it until the last window closes.
 fn run() -> Result<(), tauri::Error> {
+    let settings = settings::Settings::from_env();
+    let handoff = match sign_in_handoff::take_from_env(&settings.server_url) {
+        Ok(session) => session,
+        Err(e) => {
+            // Not fatal: the app starts signed out and the user signs in.
+            eprintln!("confer-desktop: {e}");
+            None
+        }
+    };
+    let mut state = state::AppState::new(settings);
+    *state.handoff.get_mut() = handoff;
     tauri::Builder::default()
-        .manage(state::AppState::new(settings::Settings::from_env()))
+        .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::account::auth_state,

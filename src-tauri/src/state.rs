@@ -5,6 +5,7 @@ use confer_client::api::ApiClient;
 use confer_client::driver::Command;
 use tokio::sync::{Mutex, mpsc};
 
+use crate::credentials::StoredSession;
 use crate::error::Error;
 use crate::settings::Settings;
 use crate::web_meetings::WebMeetings;
@@ -36,6 +37,9 @@ pub(crate) struct AppState {
     pub(crate) auth: Mutex<Option<SignedIn>>,
     /// Whether the keyring was already consulted at start.
     pub(crate) restored: Mutex<bool>,
+    /// A session handed over by a launcher (`sign_in_handoff`), used by the
+    /// first `auth_state` in place of the keyring's.
+    pub(crate) handoff: Mutex<Option<StoredSession>>,
     /// The meeting in progress, if any.
     pub(crate) meeting: Mutex<Option<MeetingHandle>>,
 }
@@ -47,6 +51,7 @@ impl AppState {
             settings,
             auth: Mutex::new(None),
             restored: Mutex::new(false),
+            handoff: Mutex::new(None),
             meeting: Mutex::new(None),
         }
     }

@@ -94,6 +94,11 @@ impl Server {
 
     /// Starts the server on an existing data directory (for restart tests).
     pub fn start_in(dir: tempfile::TempDir) -> Server {
+        Self::start_in_with(dir, &[])
+    }
+
+    /// Starts the server on `dir` with extra arguments (`--log trace`).
+    pub fn start_in_with(dir: tempfile::TempDir, extra: &[&str]) -> Server {
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let mut child = Command::new(bin("confer-server"))
             .arg("--data-dir")
@@ -107,6 +112,7 @@ impl Server {
                 "0",
             ])
             .args(["--tls-port", "0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -141,6 +147,11 @@ impl Server {
     /// The server's log so far (stderr), for assertions and failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The server's process id (privacy tests read its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The CA certificate clients must trust, PEM.

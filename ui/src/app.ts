@@ -48,6 +48,8 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
   let unmount: () => void = () => {};
   let signedIn = false;
   const wall = new VideoWall();
+  // For the rendering benchmark (tests/desktop_bench.rs): frames painted per tile.
+  (window as unknown as { __conferStats?: VideoWall }).__conferStats = wall;
 
   const refresh = async () => {
     home.update((s) => ({ ...s, loading: true, listError: null }));

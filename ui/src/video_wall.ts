@@ -108,6 +108,13 @@ export class VideoWall {
     this.drawn.set(picture.participant, (this.drawn.get(picture.participant) ?? 0) + 1);
   }
 
+  /** Pictures painted so far per participant id, plus the message
+   * counters: what `window.__conferStats.stats()` returns, so a benchmark
+   * can count frames painted per tile over an interval. */
+  stats(): { drawn: Record<string, number>; received: number; malformed: number } {
+    return { drawn: Object.fromEntries(this.drawn), received: this.received, malformed: this.malformed };
+  }
+
   /** "received/malformed" counters, for diagnostics. */
   counters(): string {
     return `${this.received}/${this.malformed}`;

@@ -193,6 +193,44 @@ pub(crate) struct JoinArgs {
     /// Play the other participants' audio, mixed, on the default speaker.
     #[arg(long)]
     pub(crate) play_audio: bool,
+    /// The camera simulcast layer to receive from each other participant
+    /// (the router sends the lowest until asked; a sender without the
+    /// layer sends its nearest lower one).
+    #[arg(long, value_enum, default_value = "high")]
+    pub(crate) video_layer: VideoLayer,
+    /// Do not cancel the speaker's echo in microphone audio (on by default
+    /// for a microphone with `--play-audio`; never for files or tones).
+    #[arg(long)]
+    pub(crate) no_echo_cancellation: bool,
+    /// Do not suppress background noise in microphone audio (on by default
+    /// for a microphone; never for files or tones).
+    #[arg(long)]
+    pub(crate) no_noise_suppression: bool,
+    /// Do not level microphone audio automatically (on by default for a
+    /// microphone; never for files or tones).
+    #[arg(long)]
+    pub(crate) no_auto_gain: bool,
+}
+
+/// `--video-layer`: which camera simulcast layer to ask the router for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum VideoLayer {
+    /// 320x180.
+    Low,
+    /// 640x360.
+    Medium,
+    /// 1280x720.
+    High,
+}
+
+impl From<VideoLayer> for confer_wire::simulcast::LayerId {
+    fn from(l: VideoLayer) -> Self {
+        match l {
+            VideoLayer::Low => Self::Low,
+            VideoLayer::Medium => Self::Medium,
+            VideoLayer::High => Self::High,
+        }
+    }
 }
 
 /// `--audio-in`: a WAV file, a tone, or a microphone.
@@ -358,6 +396,18 @@ mod tests {
         assert_eq!(j.video_in, Some(SourceSpec::Device("camera:0".into())));
         assert!(parse(&["join", "7", "--audio-in", "tone:loud"]).is_err());
         assert!(parse(&["join", "7", "--video-in", ""]).is_err());
+        let Command::Join(j) = parse(&["join", "7"]).unwrap().command else {
+            panic!("not join")
+        };
+        assert_eq!(j.video_layer, VideoLayer::High);
+        let Command::Join(j) = parse(&["join", "7", "--video-layer", "low"])
+            .unwrap()
+            .command
+        else {
+            panic!("not join")
+        };
+        assert_eq!(j.video_layer, VideoLayer::Low);
+        assert!(parse(&["join", "7", "--video-layer", "huge"]).is_err());
     }
 
     #[test]

@@ -44,9 +44,16 @@ pub(crate) async fn auth_state(state: State<'_, AppState>) -> Result<AuthState, 
     if !*restored {
         *restored = true;
         let server = state.settings.server_url.clone();
-        let stored = keyring_call(move || credentials::load(&server)).await;
+        let handed = state.handoff.lock().await.take();
+        let stored = match handed {
+            // A launcher's one-shot sign-in replaces what the keyring held.
+            Some(session) => adopt_handoff(&state, session).await,
+            None => keyring_call(move || credentials::load(&server))
+                .await
+                .map(|s| s.map(|s| (s, true))),
+        };
         // A keyring that cannot be read means "not signed in", not a failure.
-        if let Ok(Some(stored)) = stored
+        if let Ok(Some((stored, remembered))) = stored
             && let Ok(web) = state.web_with(&stored.token)
             && let Ok(me) = web.me().await
         {
@@ -55,12 +62,28 @@ pub(crate) async fn auth_state(state: State<'_, AppState>) -> Result<AuthState, 
                 // The server's spelling, in case the account's email changed.
                 email: me.email,
                 token: stored.token,
-                remembered: true,
+                remembered,
             });
         }
     }
     drop(restored);
     Ok(auth_view(&state).await)
+}
+
+/// Keeps a launcher's hand-off in the keyring when the server accepts its
+/// token. Returns it as if loaded from the keyring; when the keyring cannot
+/// keep it, it is still used for this run (in memory only); the flag says
+/// whether it was kept.
+async fn adopt_handoff(
+    state: &AppState,
+    session: StoredSession,
+) -> Result<Option<(StoredSession, bool)>, Error> {
+    // A token the server refuses is not worth keeping.
+    state.web_with(&session.token)?.me().await?;
+    let server = state.settings.server_url.clone();
+    let kept = session.clone();
+    let kept = keyring_call(move || credentials::store(&server, &kept)).await;
+    Ok(Some((session, kept.is_ok())))
 }
 
 /// Signs in with email and password and keeps the token in the keyring.

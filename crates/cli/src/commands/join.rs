@@ -12,6 +12,7 @@ use confer_client::media::{
     CaptureTrack, MediaConfig, MediaEngine, MediaSink, SourceSpec, probe_source,
 };
 use confer_client::session::{Event, Session, SessionConfig};
+use confer_media::processing::ProcessingConfig;
 use confer_wire::ids::{MeetingId, ParticipantId};
 use serde_json::json;
 use tokio::sync::{mpsc, watch};
@@ -298,10 +299,30 @@ fn media_setup(args: &JoinArgs) -> Result<Option<MediaSetup>, String> {
         _ => Some(Box::new(FanOut(sinks))),
     };
     Ok(Some(MediaSetup {
-        engine: MediaEngine::new(MediaConfig::default()),
+        engine: MediaEngine::new(MediaConfig {
+            video_layer: args.video_layer.into(),
+            processing: audio_processing(args),
+            ..MediaConfig::default()
+        }),
         sources,
         sink,
     }))
+}
+
+/// What runs on captured audio: for a microphone, everything the flags
+/// leave on (echo cancellation only when we play the others' audio: without
+/// a speaker there is no echo); for a file or tone nothing, so what is sent
+/// is exactly the file.
+fn audio_processing(args: &JoinArgs) -> ProcessingConfig {
+    if !matches!(args.audio_in, Some(SourceSpec::Device(_))) {
+        return ProcessingConfig::off();
+    }
+    ProcessingConfig {
+        echo_cancellation: args.play_audio && !args.no_echo_cancellation,
+        noise_suppression: !args.no_noise_suppression,
+        gain_control: !args.no_auto_gain,
+        echo_delay_ms: None,
+    }
 }
 
 /// Interrupted before the session started: that is leaving, not failing.
@@ -351,5 +372,51 @@ fn install_signal_handlers() -> std::io::Result<watch::Receiver<bool>> {
 async fn signalled(signals: &mut watch::Receiver<bool>) {
     if signals.wait_for(|s| *s).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::Command as CliCommand;
+
+    fn processing_for(extra: &[&str]) -> ProcessingConfig {
+        let argv = ["confer", "join", "7"].iter().chain(extra);
+        let CliCommand::Join(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not join")
+        };
+        audio_processing(&args)
+    }
+
+    #[test]
+    fn audio_processing_is_on_for_microphones_only_and_each_flag_turns_one_off() {
+        // Files and tones are sent exactly as they are.
+        assert_eq!(
+            processing_for(&["--audio-in", "tone"]),
+            ProcessingConfig::off()
+        );
+        assert_eq!(
+            processing_for(&["--audio-in", "clip.wav", "--play-audio"]),
+            ProcessingConfig::off()
+        );
+        assert_eq!(processing_for(&[]), ProcessingConfig::off());
+        // A microphone: noise suppression and gain; echo cancellation only
+        // when something plays.
+        let mic = processing_for(&["--audio-in", "default"]);
+        assert!(mic.noise_suppression && mic.gain_control && !mic.echo_cancellation);
+        assert_eq!(
+            processing_for(&["--audio-in", "default", "--play-audio"]),
+            ProcessingConfig::default()
+        );
+        let off = |flag: &str| processing_for(&["--audio-in", "default", "--play-audio", flag]);
+        assert!(!off("--no-echo-cancellation").echo_cancellation);
+        assert!(!off("--no-noise-suppression").noise_suppression);
+        assert!(!off("--no-auto-gain").gain_control);
+        assert!(
+            off("--no-auto-gain").noise_suppression,
+            "one flag, one stage"
+        );
     }
 }

@@ -381,6 +381,14 @@ async fn run_inner(
                 {
                     tracing::warn!("cannot turn video on: {e}");
                 }
+                // Likewise screen packets only while our share is on.
+                if m.sources.iter().any(|(t, _)| *t == CaptureTrack::Screen)
+                    && let Err(e) = session.request(confer_wire::control::ClientMessage::SetShare {
+                        state: confer_wire::host::ShareState::On,
+                    })
+                {
+                    tracing::warn!("cannot start the screen share: {e}");
+                }
                 capture = Some(capture::start(&m.sources, &capture_tx));
             }
             pump_media(m, &mut session);
@@ -454,6 +462,14 @@ async fn run_inner(
                         capture::Captured::Failed(track, reason) => {
                             tracing::warn!("{track:?} capture failed: {reason}");
                             m.engine.handle_source_error(format!("{track:?}: {reason}"));
+                            // A share that stopped capturing is over for the others too.
+                            if track == CaptureTrack::Screen
+                                && let Err(e) = session.request(confer_wire::control::ClientMessage::SetShare {
+                                    state: confer_wire::host::ShareState::Off,
+                                })
+                            {
+                                tracing::debug!("cannot stop the screen share: {e}");
+                            }
                         }
                     }
                 }
@@ -503,10 +519,15 @@ fn pump_media(m: &mut MediaSetup, session: &mut Session) {
         }
     }
     while let Some(feedback) = m.engine.poll_feedback() {
-        // RTCP feedback names the other participant's stream; it goes out
-        // once the session and router relay feedback to the stream's owner.
+        // RTCP feedback names the other participant's stream and our own
+        // SSRC as its sender; the router relays it to the stream's owner.
         if let Err(e) = session.send_media(feedback) {
             tracing::trace!("feedback not sent: {e}");
+        }
+    }
+    while let Some(sub) = m.engine.poll_subscription() {
+        if let Err(e) = session.request(confer_wire::control::ClientMessage::Subscribe(sub)) {
+            tracing::debug!("subscription not sent: {e}");
         }
     }
     while let Some(output) = m.engine.poll_output() {

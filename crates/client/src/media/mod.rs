@@ -36,7 +36,7 @@ mod send;
 mod sink;
 mod stats;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -44,10 +44,13 @@ use confer_media::MediaError;
 use confer_media::feedback::Feedback;
 use confer_media::opus_codec::DEFAULT_AUDIO_BITRATE;
 use confer_media::packet::{MediaPacket, PT_H264, PT_OPUS};
+use confer_media::processing::{CaptureProcessor, ProcessingConfig, ProcessingError};
 use confer_media::source::Frame;
 use confer_wire::ids::{
     ParticipantId, TrackKind, participant_of_ssrc, ssrc_for, track, track_kind, track_of_ssrc,
 };
+use confer_wire::media_control::Subscription;
+use confer_wire::simulcast::LayerId;
 
 /// How a capture source is named (re-exported so front ends need not
 /// depend on `confer-media` to choose one).
@@ -83,6 +86,9 @@ pub enum MediaEngineError {
     /// Media was captured before we joined.
     #[error("not in the meeting yet")]
     NotJoined,
+    /// Echo cancellation, noise suppression or gain control failed.
+    #[error(transparent)]
+    Processing(#[from] ProcessingError),
 }
 
 /// What the engine sends.
@@ -93,6 +99,12 @@ pub struct MediaConfig {
     /// Most camera simulcast layers to send (1..=3; fewer if the camera is
     /// smaller than a layer).
     pub max_camera_layers: u8,
+    /// The camera layer we ask the router for, for every other participant
+    /// (it forwards the lowest until asked; see `docs/cli-media.md`).
+    pub video_layer: LayerId,
+    /// What runs on captured audio before Opus (AEC, NS, AGC). Off by
+    /// default: front ends switch it on for microphones, not for files.
+    pub processing: ProcessingConfig,
 }
 
 impl Default for MediaConfig {
@@ -100,6 +112,8 @@ impl Default for MediaConfig {
         MediaConfig {
             audio_bitrate: DEFAULT_AUDIO_BITRATE,
             max_camera_layers: track::VIDEO_LAYERS,
+            video_layer: LayerId::High,
+            processing: ProcessingConfig::off(),
         }
     }
 }
@@ -124,6 +138,11 @@ pub struct MediaEngine {
     remotes: BTreeMap<ParticipantId, RemoteMedia>,
     transmit: VecDeque<Bytes>,
     feedback: VecDeque<Bytes>,
+    subscriptions: VecDeque<Subscription>,
+    /// Senders whose camera we asked for a layer (at most the remotes').
+    subscribed: BTreeSet<ParticipantId>,
+    /// Created on the first captured audio frame when any stage is on.
+    processor: Option<CaptureProcessor>,
     outputs: VecDeque<MediaOutput>,
     stats: MediaEngineStats,
 }
@@ -138,6 +157,9 @@ impl MediaEngine {
             remotes: BTreeMap::new(),
             transmit: VecDeque::new(),
             feedback: VecDeque::new(),
+            subscriptions: VecDeque::new(),
+            subscribed: BTreeSet::new(),
+            processor: None,
             outputs: VecDeque::new(),
             stats: MediaEngineStats::default(),
         }
@@ -166,6 +188,18 @@ impl MediaEngine {
     ) -> Result<(), MediaEngineError> {
         let out = self.outgoing.as_mut().ok_or(MediaEngineError::NotJoined)?;
         match (track, frame) {
+            (CaptureTrack::Audio, Frame::Audio(a)) if self.config.processing.any() => {
+                let processor = match &mut self.processor {
+                    Some(p) => p,
+                    None => self
+                        .processor
+                        .insert(CaptureProcessor::new(self.config.processing)?),
+                };
+                let mut a = a.clone();
+                processor.process_capture(&mut a.samples)?;
+                out.send_audio(&a, crypto, &mut self.transmit, &mut self.stats)
+            }
+            // Processing off: the captured samples go to Opus untouched.
             (CaptureTrack::Audio, Frame::Audio(a)) => {
                 out.send_audio(a, crypto, &mut self.transmit, &mut self.stats)
             }
@@ -224,6 +258,13 @@ impl MediaEngine {
             return;
         }
         let own_ssrc = ssrc_for(own, track::AUDIO);
+        if matches!(kind, TrackKind::Video { .. }) && self.subscribed.insert(from) {
+            // A new camera: the router forwards its lowest layer until we
+            // ask for the one we prefer. Asked only now it forwards one, so
+            // it keeps that layer while the wanted one does not come.
+            self.subscriptions
+                .push_back(Subscription::layer(from, self.config.video_layer));
+        }
         let remote = self
             .remotes
             .entry(from)
@@ -259,9 +300,30 @@ impl MediaEngine {
         self.feedback.pop_front()
     }
 
+    /// The next `subscribe` request for the router (send it as
+    /// `ClientMessage::Subscribe`): one per camera, on its first packet.
+    pub fn poll_subscription(&mut self) -> Option<Subscription> {
+        self.subscriptions.pop_front()
+    }
+
     /// The next decoded or received media for the front end.
+    ///
+    /// Audio handed out here is what plays, so it is also the echo
+    /// canceller's far-end reference.
     pub fn poll_output(&mut self) -> Option<MediaOutput> {
-        self.outputs.pop_front()
+        let output = self.outputs.pop_front()?;
+        if let (MediaOutput::Audio { frame, .. }, Some(p)) = (&output, self.processor.as_mut())
+            && let Err(e) = p.handle_far_end(&frame.samples)
+        {
+            tracing::debug!("echo reference not taken: {e}");
+        }
+        Some(output)
+    }
+
+    /// The audio processing stages running now, once audio was captured
+    /// with any on.
+    pub fn processing(&self) -> Option<ProcessingConfig> {
+        self.processor.as_ref().map(CaptureProcessor::config)
     }
 
     /// Counters so far.

@@ -121,8 +121,11 @@ impl RemoteMedia {
                 receiver.handle_packet(now, packet);
                 self.audio_last_packet = Some(now);
             }
-            TrackKind::Video { .. } => {
+            TrackKind::Video { layer } => {
                 self.stats.video_packets += 1;
+                // What the router forwards us now (our subscription, or
+                // the nearest the sender has).
+                self.stats.video_layer = Some(layer);
                 let track = track_of_ssrc(packet.header.ssrc);
                 if self.follow_camera_layer(now, &packet, track)?
                     && let Some(v) = &mut self.camera

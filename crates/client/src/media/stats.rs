@@ -33,6 +33,8 @@ pub struct RemoteMediaStats {
     pub audio_frames_concealed: u64,
     /// Video packets received (camera and screen).
     pub video_packets: u64,
+    /// The camera simulcast layer of the latest camera packet (0 lowest).
+    pub video_layer: Option<u8>,
     /// Camera pictures decoded.
     pub video_frames_decoded: u64,
     /// Camera keyframes received whole.

@@ -3,6 +3,8 @@
 use std::time::{Duration, Instant};
 
 use confer_media::frame::{AudioFrame, AudioOrigin, FRAME_SAMPLES};
+use confer_media::packet::MediaPacket;
+use confer_media::processing::ProcessingConfig;
 use confer_media::source::{Frame, PatternSource, ToneSource};
 use confer_wire::ids::ParticipantId;
 
@@ -174,5 +176,250 @@ fn hostile_packets_are_counted_never_a_panic() {
         b.handle_timeout(now + Duration::from_millis(u64::from(i)), &mut PassThrough);
         while b.poll_output().is_some() {}
         while b.poll_feedback().is_some() {}
+    }
+}
+
+/// A sends 320x180 camera pictures to B for `frames` frames; the camera
+/// packet numbered `drop_nth` is lost on the way. Feedback from B goes back
+/// to A. Returns the feedback B sent and both engines' stats.
+fn run_with_loss(drop_nth: usize) -> (Vec<Bytes>, MediaEngineStats, MediaEngineStats) {
+    let t0 = Instant::now();
+    let mut a = MediaEngine::new(MediaConfig::default());
+    let mut b = MediaEngine::new(MediaConfig::default());
+    a.handle_joined(ParticipantId(1));
+    b.handle_joined(ParticipantId(2));
+    let mut feedback = Vec::new();
+    let mut camera_packets = 0usize;
+    let mut now = t0;
+    for n in 0..60u64 {
+        let mut f = PatternSource::picture(320, 180, n);
+        f.timestamp = (n * 3000) as u32;
+        a.handle_captured(
+            now,
+            CaptureTrack::Camera,
+            &Frame::Video(f),
+            &mut PassThrough,
+        )
+        .unwrap();
+        for _ in 0..7 {
+            while let Some(p) = a.poll_transmit() {
+                if confer_wire::ids::track_of_ssrc(confer_wire::rtp::ssrc(&p).unwrap()) != 0 {
+                    camera_packets += 1;
+                    if camera_packets == drop_nth {
+                        continue;
+                    }
+                }
+                b.handle_packet(now, &p, &mut PassThrough);
+            }
+            if b.poll_timeout().is_some_and(|t| t <= now) {
+                b.handle_timeout(now, &mut PassThrough);
+            }
+            while b.poll_output().is_some() {}
+            while let Some(fb) = b.poll_feedback() {
+                a.handle_packet(now, &fb, &mut PassThrough);
+                feedback.push(fb);
+            }
+            now += Duration::from_millis(5);
+        }
+    }
+    (feedback, a.stats(), b.stats())
+}
+
+#[test]
+fn a_lost_camera_packet_is_nacked_by_us_and_retransmitted() {
+    let (feedback, sent, received) = run_with_loss(40);
+    let nacks: Vec<_> = feedback
+        .iter()
+        .filter_map(|p| confer_wire::rtcp::FeedbackPacket::parse(p).ok())
+        .filter(|f| f.kind == confer_wire::rtcp::FeedbackKind::Nack)
+        .collect();
+    assert!(!nacks.is_empty(), "no NACK in {feedback:?}");
+    for f in &nacks {
+        // Sent in our own name (the session and router require it), about
+        // A's stream.
+        assert_eq!(participant_of_ssrc(f.sender_ssrc), ParticipantId(2));
+        assert_eq!(participant_of_ssrc(f.media_ssrc), ParticipantId(1));
+    }
+    let retransmitted: u64 = sent.sent.values().map(|t| t.retransmitted).sum();
+    assert!(retransmitted >= 1, "{sent:?}");
+    let r = received.received[&ParticipantId(1)];
+    assert_eq!(r.video_freezes, 0, "the repair arrived in time: {r:?}");
+}
+
+#[test]
+fn a_keyframe_request_makes_the_next_camera_frame_a_keyframe() {
+    let t0 = Instant::now();
+    let mut a = MediaEngine::new(MediaConfig::default());
+    a.handle_joined(ParticipantId(1));
+    let send = |a: &mut MediaEngine, n: u64| {
+        let mut f = PatternSource::picture(320, 180, n);
+        f.timestamp = (n * 3000) as u32;
+        a.handle_captured(t0, CaptureTrack::Camera, &Frame::Video(f), &mut PassThrough)
+            .unwrap();
+        while a.poll_transmit().is_some() {}
+        a.stats().sent[&1].keyframes
+    };
+    for n in 0..5 {
+        send(&mut a, n);
+    }
+    let before = send(&mut a, 5);
+    assert_eq!(send(&mut a, 6), before, "no keyframe unasked");
+    let pli = confer_wire::rtcp::pli(
+        confer_wire::ids::ssrc_for(ParticipantId(2), 0),
+        confer_wire::ids::ssrc_for(ParticipantId(1), 1),
+    );
+    a.handle_packet(t0, &pli, &mut PassThrough);
+    assert_eq!(send(&mut a, 7), before + 1, "the requested keyframe");
+}
+
+#[test]
+fn a_new_camera_gets_one_subscription_for_the_preferred_layer() {
+    let t0 = Instant::now();
+    let mut a = MediaEngine::new(MediaConfig::default());
+    let mut b = MediaEngine::new(MediaConfig {
+        video_layer: LayerId::Medium,
+        ..MediaConfig::default()
+    });
+    a.handle_joined(ParticipantId(1));
+    b.handle_joined(ParticipantId(2));
+    assert_eq!(b.poll_subscription(), None, "nobody heard yet");
+    // Audio alone asks nothing: the router has no camera layer to keep.
+    let tone = Frame::Audio(AudioFrame {
+        samples: ToneSource::samples(440.0, 0),
+        timestamp: 0,
+        origin: AudioOrigin::Captured,
+    });
+    a.handle_captured(t0, CaptureTrack::Audio, &tone, &mut PassThrough)
+        .unwrap();
+    while let Some(p) = a.poll_transmit() {
+        b.handle_packet(t0, &p, &mut PassThrough);
+    }
+    assert_eq!(b.poll_subscription(), None, "no camera heard yet");
+    for n in 0..3 {
+        let mut f = PatternSource::picture(320, 180, n);
+        f.timestamp = (n * 3000) as u32;
+        a.handle_captured(t0, CaptureTrack::Camera, &Frame::Video(f), &mut PassThrough)
+            .unwrap();
+        while let Some(p) = a.poll_transmit() {
+            b.handle_packet(t0, &p, &mut PassThrough);
+        }
+    }
+    assert_eq!(
+        b.poll_subscription(),
+        Some(Subscription::layer(ParticipantId(1), LayerId::Medium))
+    );
+    assert_eq!(b.poll_subscription(), None, "asked once, not per packet");
+    // Until the router honours it, the lowest layer is what arrives.
+    assert_eq!(b.stats().received[&ParticipantId(1)].video_layer, Some(0));
+    // The CLI's default asks for the best layer the sender has.
+    assert_eq!(MediaConfig::default().video_layer, LayerId::High);
+}
+
+/// 2 s of a tone with some hiss, in 20 ms frames.
+fn noisy_tone_frames() -> Vec<Vec<i16>> {
+    let mut seed = 0x2545_f491_u32;
+    (0..100u64)
+        .map(|n| {
+            ToneSource::samples(440.0, n * FRAME_SAMPLES as u64)
+                .into_iter()
+                .map(|s| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    s.saturating_add((seed % 2001) as i16 - 1000)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The Opus payloads an engine with `processing` sends for `frames`.
+fn opus_sent(processing: ProcessingConfig, frames: &[Vec<i16>]) -> (Vec<Vec<u8>>, MediaEngine) {
+    let t0 = Instant::now();
+    let mut e = MediaEngine::new(MediaConfig {
+        processing,
+        ..MediaConfig::default()
+    });
+    e.handle_joined(ParticipantId(1));
+    let mut sent = Vec::new();
+    for samples in frames {
+        let frame = Frame::Audio(AudioFrame {
+            samples: samples.clone(),
+            timestamp: 0,
+            origin: AudioOrigin::Captured,
+        });
+        e.handle_captured(t0, CaptureTrack::Audio, &frame, &mut PassThrough)
+            .unwrap();
+        while let Some(p) = e.poll_transmit() {
+            sent.push(MediaPacket::parse(&p).unwrap().payload.to_vec());
+        }
+    }
+    (sent, e)
+}
+
+#[test]
+fn with_processing_off_captured_audio_reaches_opus_bit_exact() {
+    let frames = noisy_tone_frames();
+    let (sent, engine) = opus_sent(ProcessingConfig::off(), &frames);
+    assert_eq!(engine.processing(), None, "no processor runs");
+    // The same samples straight into an encoder give the same packets.
+    let mut reference = confer_media::audio_track::AudioSender::new(
+        ssrc_for(ParticipantId(1), track::AUDIO),
+        MediaConfig::default().audio_bitrate,
+    )
+    .unwrap();
+    let expected: Vec<Vec<u8>> = frames
+        .iter()
+        .filter_map(|f| reference.encode(f).unwrap())
+        .map(|e| e.opus.to_vec())
+        .collect();
+    assert_eq!(sent.len(), expected.len());
+    assert!(sent == expected, "the engine changed the captured audio");
+}
+
+#[test]
+fn processing_switches_reach_the_processor() {
+    let frames = noisy_tone_frames();
+    let (plain, _) = opus_sent(ProcessingConfig::off(), &frames);
+    for config in [
+        ProcessingConfig {
+            noise_suppression: true,
+            ..ProcessingConfig::off()
+        },
+        ProcessingConfig {
+            gain_control: true,
+            ..ProcessingConfig::off()
+        },
+        ProcessingConfig {
+            echo_cancellation: true,
+            ..ProcessingConfig::off()
+        },
+        ProcessingConfig::default(),
+    ] {
+        let (processed, engine) = opus_sent(config, &frames);
+        assert_eq!(engine.processing(), Some(config));
+        if config.noise_suppression || config.gain_control {
+            assert!(processed != plain, "{config:?} left the audio as it was");
+        }
+    }
+}
+
+#[test]
+fn camera_packets_carry_the_layer_descriptor_the_router_reads() {
+    let t0 = Instant::now();
+    let mut a = MediaEngine::new(MediaConfig::default());
+    a.handle_joined(ParticipantId(1));
+    for n in 0..3u64 {
+        let mut f = PatternSource::picture(320, 180, n);
+        f.timestamp = (n * 3000) as u32;
+        a.handle_captured(t0, CaptureTrack::Camera, &Frame::Video(f), &mut PassThrough)
+            .unwrap();
+        while let Some(p) = a.poll_transmit() {
+            let d = confer_wire::simulcast::LayerDescriptor::find_in_rtp(&p);
+            assert!(d.is_some(), "packet {n} {:02x?}", &p[..24]);
+            let d = d.unwrap();
+            assert_eq!(d.layer, LayerId::Low);
+            assert_eq!(d.keyframe, n == 0);
+        }
     }
 }

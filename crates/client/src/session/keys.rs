@@ -355,3 +355,18 @@ pub(crate) fn encryption_of_token(token: &str) -> Encryption {
         Encryption::Standard
     }
 }
+
+#[cfg(feature = "test-secrets")]
+impl super::Session {
+    /// The base keys this session holds right now: the standard epochs'
+    /// router keys, or the current MLS epoch's exporter output. Only with
+    /// the `test-secrets` feature, so the whole-system privacy test can
+    /// look for them in what the router saw; never in a normal build.
+    #[doc(hidden)]
+    pub fn test_media_base_keys(&self) -> Vec<Vec<u8>> {
+        let keys = &self.frame_keys;
+        let mut out: Vec<Vec<u8>> = keys.epochs.iter().map(|e| e.key.to_vec()).collect();
+        out.extend(keys.mls.test_base_key());
+        out
+    }
+}

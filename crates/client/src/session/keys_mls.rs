@@ -217,3 +217,13 @@ impl Session {
         Ok(())
     }
 }
+
+#[cfg(feature = "test-secrets")]
+impl MlsState {
+    /// The current epoch's MLS exporter output (the SFrame base key), for
+    /// whole-system privacy tests only.
+    pub(crate) fn test_base_key(&self) -> Option<Vec<u8>> {
+        let group = self.group.as_ref()?;
+        group.sframe_base_key().ok().map(|key| key.to_vec())
+    }
+}

@@ -518,10 +518,19 @@ impl Session {
     }
 
     /// Sends one RTP packet of ours (for sources other than the built-in
-    /// synthetic one). Its SSRC must be one of ours.
+    /// synthetic one), or one RTCP feedback packet (PLI/NACK) we address
+    /// to another participant's stream. The RTP SSRC, or the feedback's
+    /// *sender* SSRC, must be one of ours: the router drops anything else,
+    /// and refusing it here keeps the fault visible at its source.
     pub fn send_media(&mut self, packet: Bytes) -> Result<(), SessionError> {
         self.require_joined()?;
-        let ssrc = rtp::ssrc(&packet).map_err(|e| SessionError::InvalidMedia(e.to_string()))?;
+        let ssrc = if confer_wire::rtcp::is_rtcp(&packet) {
+            confer_wire::rtcp::FeedbackPacket::parse(&packet)
+                .map_err(|e| SessionError::InvalidMedia(e.to_string()))?
+                .sender_ssrc
+        } else {
+            rtp::ssrc(&packet).map_err(|e| SessionError::InvalidMedia(e.to_string()))?
+        };
         if Some(participant_of_ssrc(ssrc)) != self.participant_id() {
             return Err(SessionError::InvalidMedia(format!(
                 "SSRC {ssrc:#x} is not ours"

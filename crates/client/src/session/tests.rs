@@ -519,3 +519,28 @@ fn a_newer_protocol_version_is_an_error() {
 
 mod host_controls;
 mod media_keys;
+
+#[test]
+fn send_media_accepts_feedback_only_from_our_own_ssrc() {
+    let (mut s, _t0) = joined(SessionConfig::new(MEETING, "t"));
+    // A keyframe request from us about Ada's camera leaves on the media path.
+    let ours = confer_wire::rtcp::pli(ssrc_for(ME, 0), ssrc_for(ADA, 1));
+    assert!(s.send_media(Bytes::copy_from_slice(&ours)).is_ok());
+    let out = drain(&mut s);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Media(p) if p.as_ref() == ours.as_slice()))
+    );
+    // One claiming to come from Ada's stream is refused: we would be
+    // speaking for her.
+    let forged = confer_wire::rtcp::pli(ssrc_for(ADA, 0), ssrc_for(ADA, 1));
+    assert!(matches!(
+        s.send_media(Bytes::copy_from_slice(&forged)),
+        Err(SessionError::InvalidMedia(_))
+    ));
+    // A truncated feedback packet is refused, not sent.
+    assert!(matches!(
+        s.send_media(Bytes::copy_from_slice(&ours[..8])),
+        Err(SessionError::InvalidMedia(_))
+    ));
+}
