@@ -360,9 +360,13 @@ async fn pump_until(
     while !done(members) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         for m in members.iter_mut() {
+            let open = m.pump(Duration::from_millis(20)).await;
             assert!(
-                m.pump(Duration::from_millis(20)).await,
-                "closed while waiting for {what}"
+                open,
+                "closed while waiting for {what}: end {:?}, router errors {:?}, encryption {:?}",
+                m.session.end_reason(),
+                m.session.router_errors(),
+                m.session.encryption_stats()
             );
         }
     }
