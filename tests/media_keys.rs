@@ -357,8 +357,17 @@ async fn pump_until(
     done: impl Fn(&[&mut Member]) -> bool,
 ) {
     let deadline = Instant::now() + STEP_TIMEOUT;
+    // These members are driven by hand, not by the session's timers: ping
+    // so that a slow step (a loaded machine) is not taken for silence.
+    let mut next_ping = Instant::now();
     while !done(members) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        if Instant::now() >= next_ping {
+            for m in members.iter_mut() {
+                m.raw.send(&ClientMessage::Ping { nonce: 3 }).await;
+            }
+            next_ping = Instant::now() + Duration::from_millis(500);
+        }
         for m in members.iter_mut() {
             let open = m.pump(Duration::from_millis(20)).await;
             assert!(
