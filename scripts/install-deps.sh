@@ -15,7 +15,8 @@ BUILD_PKGS=(build-essential pkg-config ca-certificates cmake libclang-dev nasm
 # for the store tests, Python for an independent HMAC check of webhooks.
 TEST_PKGS=(xvfb xauth x11-xserver-utils x11-utils webkit2gtk-driver openssl curl ffmpeg pulseaudio pulseaudio-utils
   gnome-keyring dbus-daemon dbus-bin postgresql python3 python3-venv)
-RUN_PKGS=(nodejs npm)
+# The colour emoji font shows reactions in the app (and its screenshots).
+RUN_PKGS=(nodejs npm fonts-noto-color-emoji)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

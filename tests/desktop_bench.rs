@@ -1,14 +1,30 @@
-//! Measures the real desktop app in a 10-person meeting: the app (driven
-//! over WebDriver under Xvfb, as in `desktop_meeting.rs`) and nine `confer`
-//! CLI participants sending the moving 640x360 test pattern.
+//! Measures the real desktop app showing video: the app (driven over
+//! WebDriver under Xvfb, as in `desktop_meeting.rs`) either in a 10-person
+//! meeting with nine `confer` CLI participants sending the moving 640x360
+//! test pattern, or (`CONFER_BENCH_MODE=synthetic`, app built with the
+//! `bench-frames` feature) with synthetic 640x360 tiles pushed by the app
+//! itself, which isolates the UI from network and decoders.
 //!
-//! Prints, and asserts nothing about, the numbers: frames painted per
-//! remote tile per second (from the UI's `window.__conferStats`), the CPU
-//! the app and its WebKit processes used over 10 s (from
-//! `/proc/<pid>/stat`), and their resident memory (`VmRSS`). Ignored by
-//! default; run it with
+//! Prints, and asserts nothing about, the numbers: frames painted and
+//! dropped per tile per second, messages and pictures the page received
+//! and the milliseconds it spent unpacking and drawing (from the UI's
+//! `window.__conferStats`), the CPU the app and each WebKit process used
+//! over 10 s (from `/proc/<pid>/stat`), and their resident memory
+//! (`VmRSS`). Ignored by default; run it with
 //! `cargo test -p confer-desktop --test desktop_bench -- --ignored --nocapture`
-//! (or `scripts/bench-desktop.sh`).
+//! or `scripts/bench-desktop.sh` (which also runs release builds).
+//!
+//! Settings (environment):
+//! - `CONFER_BENCH_APP`: the app binary (default: this build's).
+//! - `CONFER_BENCH_BIN_DIR`: where the senders' `confer` is (default:
+//!   beside this test binary).
+//! - `CONFER_BENCH_MODE`: `meeting` (default) or `synthetic`.
+//! - `CONFER_BENCH_TILES`: synthetic tiles (default 10: nine remotes and
+//!   one standing in for the self view).
+//! - `CONFER_BENCH_DRAW`: `auto` (WebGL if available), `2d`, or `none`
+//!   (receive and count only).
+//! - `CONFER_BENCH_BATCH`: `0` sends each synthetic picture as its own
+//!   message instead of batching per display tick.
 //!
 //! The app signs in through the one-shot hand-off file
 //! (`CONFER_SIGN_IN_FILE`, see `src-tauri/src/sign_in_handoff.rs`), the
@@ -25,7 +41,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use common::Server;
+use common::{Cli, Server};
 use desktop_support::{
     Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, start_xvfb, target_dir, two_free_ports,
     with_log,
@@ -58,7 +74,12 @@ async fn app_in_a_ten_person_meeting() -> Result<()> {
         Ok(tools) => tools,
         Err(missing) => return skip("desktop_bench", &missing),
     };
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_confer-desktop"));
+    let app = std::env::var_os("CONFER_BENCH_APP").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_confer-desktop")),
+        PathBuf::from,
+    );
+    let app = app.canonicalize().context("the app binary")?;
+    println!("bench: app {}", app.display());
     let log_path = target_dir()?
         .join("tmp")
         .join("desktop_bench-tauri-driver.log");
@@ -125,8 +146,66 @@ async fn measure(
         UI_TIMEOUT,
     )
     .await?;
+    let draw = setting("CONFER_BENCH_DRAW", "auto");
+    if setting("CONFER_BENCH_MODE", "meeting") == "synthetic" {
+        let options = json!({
+            "tiles": setting("CONFER_BENCH_TILES", "10").parse::<u32>()?,
+            "fps": 30,
+            "seconds": 60,
+            "batch": setting("CONFER_BENCH_BATCH", "1") != "0",
+            "mode": draw,
+        });
+        println!("bench: synthetic {options}");
+        wd.execute(
+            s,
+            "window.__benchStart = 'waiting';
+             window.__conferStats.startSynthetic(arguments[0]).then(
+               () => { window.__benchStart = 'ok'; },
+               (e) => { window.__benchStart = 'failed: ' + e; });
+             return true;",
+            json!([options]),
+        )
+        .await?;
+        let started = wd
+            .wait_until(
+                s,
+                "the synthetic tiles to start",
+                "return window.__benchStart === 'waiting' ? null : window.__benchStart;",
+                json!([]),
+                UI_TIMEOUT,
+            )
+            .await?;
+        if started != json!("ok") {
+            return Err(anyhow!(
+                "bench_frames did not start ({started}); was the app built with --features bench-frames?"
+            ));
+        }
+        // Let the pictures flow before measuring.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        return report(wd, s, app, display).await;
+    }
+    wd.execute(
+        s,
+        "window.__conferStats.mode = arguments[0]; return true;",
+        json!([draw]),
+    )
+    .await?;
     wd.click(s, &format!("[data-meeting-id=\"{meeting}\"] .join-meeting"))
         .await?;
+    // Builds with the pre-join screen (device choice) ask once more.
+    let next = wd
+        .wait_until(
+            s,
+            "the pre-join screen or our own tile",
+            "return document.querySelector('#prejoin-join') !== null ? 'prejoin'
+                 : document.querySelectorAll('#gallery .tile.self').length > 0 ? 'joined' : null;",
+            json!([]),
+            Duration::from_secs(45),
+        )
+        .await?;
+    if next == json!("prejoin") {
+        wd.click(s, "#prejoin-join").await?;
+    }
     wd.wait_until(
         s,
         "our own tile",
@@ -136,12 +215,19 @@ async fn measure(
     )
     .await?;
 
+    let confer = match std::env::var_os("CONFER_BENCH_BIN_DIR") {
+        Some(dir) => PathBuf::from(dir).join("confer"),
+        None => common::bin("confer"),
+    };
+    println!("bench: senders {}", confer.display());
     let mut remotes = Participants(Vec::new());
     for i in 0..REMOTES {
         let name = format!("Remote {i}");
         let cli = server.cli(&dir.join(format!("remote-{i}")));
-        let child = cli
-            .command(&[
+        let child = sender(
+            &cli,
+            &confer,
+            &[
                 "join",
                 &meeting.to_string(),
                 "--name",
@@ -150,12 +236,13 @@ async fn measure(
                 "pattern",
                 "--for",
                 "5m",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("spawn confer join")?;
+            ],
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("spawn confer join")?;
         remotes.0.push(child);
     }
     wd.wait_until(
@@ -168,36 +255,93 @@ async fn measure(
     .await?;
     // Let video start and settle before measuring.
     tokio::time::sleep(Duration::from_secs(15)).await;
+    report(wd, s, app, display).await
+}
 
+/// An environment setting, or its default.
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// `confer` from `bin`, bound to the server like [`Cli::command`] (which
+/// always runs the binary beside the test; the release bench needs the
+/// release one).
+fn sender(cli: &Cli, bin: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
+        .arg("--server")
+        .arg(&cli.api)
+        .arg("--ca")
+        .arg(&cli.ca)
+        .arg("--config-dir")
+        .arg(&cli.config_dir)
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// Measures over [`WINDOW`] and prints the `bench:` lines.
+async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()> {
     let pids = app_pids(app, display);
-    println!("bench: app processes {pids:?}");
+    if pids.is_empty() {
+        return Err(anyhow!("no app process found on display {display}"));
+    }
     let stats = "return window.__conferStats ? window.__conferStats.stats() : null;";
     let before = wd.execute(s, stats, json!([])).await?;
-    let cpu_before: u64 = pids.iter().map(|(p, _)| cpu_ticks(*p)).sum();
+    let ticks_before: Vec<u64> = pids.iter().map(|(p, _)| cpu_ticks(*p)).collect();
     tokio::time::sleep(WINDOW).await;
     let after = wd.execute(s, stats, json!([])).await?;
-    let cpu_after: u64 = pids.iter().map(|(p, _)| cpu_ticks(*p)).sum();
+    let ticks_after: Vec<u64> = pids.iter().map(|(p, _)| cpu_ticks(*p)).collect();
 
     let secs = WINDOW.as_secs_f64();
-    let mut rates = Vec::new();
-    if let Some(drawn) = after["drawn"].as_object() {
-        for (id, n) in drawn {
-            let then = before["drawn"][id].as_u64().unwrap_or(0);
-            rates.push((n.as_u64().unwrap_or(0) - then.min(n.as_u64().unwrap_or(0))) as f64 / secs);
-        }
-    }
-    let tiles = rates.len();
-    let mean = if tiles == 0 {
-        0.0
-    } else {
-        rates.iter().sum::<f64>() / tiles as f64
+    // Per-second increase of a counter between the two snapshots.
+    let rate = |key: &[&str]| {
+        let at = |v: &serde_json::Value| key.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap_or(0.0);
+        (at(&after) - at(&before)).max(0.0) / secs
     };
-    // Clock ticks are 100 per second on Linux (USER_HZ).
-    let cpu = (cpu_after - cpu_before.min(cpu_after)) as f64 / 100.0 / secs * 100.0;
+    let per_tile = |counter: &str| -> Vec<f64> {
+        after[counter]
+            .as_object()
+            .map(|tiles| tiles.keys().map(|id| rate(&[counter, id])).collect())
+            .unwrap_or_default()
+    };
+    let painted = per_tile("drawn");
+    let dropped = per_tile("dropped");
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
     println!(
-        "bench: {tiles} remote tiles painting, mean {mean:.1} fps per tile (each: {rates:.1?})"
+        "bench: {} tiles painting, mean {:.1} fps per tile (each: {painted:.1?})",
+        painted.len(),
+        mean(&painted)
     );
-    println!("bench: app + WebKit CPU over {secs} s: {cpu:.0}% of one core");
+    println!(
+        "bench: dropped before paint: mean {:.1} per tile per s (each: {dropped:.1?})",
+        mean(&dropped)
+    );
+    println!(
+        "bench: page received {:.0} messages/s holding {:.0} pictures/s; {:.0} paints/s; renderers {}",
+        rate(&["received"]),
+        rate(&["pictures"]),
+        rate(&["timing", "paints"]),
+        after["renderers"]
+    );
+    println!(
+        "bench: page main thread per s: unpack {:.0} ms, upload+draw {:.0} ms",
+        rate(&["timing", "unpackMs"]),
+        rate(&["timing", "drawMs"])
+    );
+    // Clock ticks are 100 per second on Linux (USER_HZ).
+    let mut total_cpu = 0.0;
+    for (i, (pid, name)) in pids.iter().enumerate() {
+        let used = ticks_after[i].saturating_sub(ticks_before[i]) as f64 / 100.0 / secs * 100.0;
+        total_cpu += used;
+        println!("bench: CPU {name} ({pid}): {used:.0}% of one core");
+    }
+    println!("bench: app + WebKit CPU over {secs} s: {total_cpu:.0}% of one core");
     let mut total_kb = 0;
     for (pid, name) in &pids {
         let kb = rss_kb(*pid);
@@ -205,9 +349,6 @@ async fn measure(
         println!("bench: RSS {name} ({pid}): {} MB", kb / 1024);
     }
     println!("bench: RSS total: {} MB", total_kb / 1024);
-    if pids.is_empty() {
-        return Err(anyhow!("no app process found on display {display}"));
-    }
     Ok(())
 }
 

@@ -203,12 +203,21 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 /// A script returning a checksum of a grid of pixels on the video canvas of
-/// the tile named `arguments[0]`, or null while it shows no video.
+/// the tile named `arguments[0]`, or null while it shows no video. A tile
+/// drawn with WebGL has no 2D context and its drawing buffer is not kept
+/// after compositing, so there the count of pictures the wall painted on it
+/// (`window.__conferStats`) stands in for the pixels.
 const CANVAS_CHECKSUM: &str = "const tile = [...document.querySelectorAll('#gallery .tile')] \
        .find(t => t.querySelector('.tile-name').textContent === arguments[0]); \
      const c = tile && tile.querySelector('canvas.video'); \
      if (!c || c.hidden || c.width === 0) return null; \
-     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+     const ctx = c.getContext('2d'); \
+     if (!ctx) { \
+       const st = window.__conferStats && window.__conferStats.stats(); \
+       const n = st && st.drawn[c.dataset.participantId]; \
+       return n ? 'drawn:' + n : null; \
+     } \
+     const d = ctx.getImageData(0, 0, c.width, c.height).data; \
      let sum = 0; \
      for (let i = 0; i < d.length; i += 4 * 97) sum = (sum * 31 + d[i] + d[i + 1] + d[i + 2]) % 1000000007; \
      return sum === 0 ? 1 : sum;";
@@ -312,15 +321,33 @@ async fn drive(
     // Join it.
     wd.click(s, &format!("[data-meeting-id=\"{meeting}\"] .join-meeting"))
         .await?;
+    // The pre-join screen (device preview, join muted / camera off):
+    // join with the defaults.
     wd.wait_until(
         s,
-        "our own tile",
-        COUNT,
-        json!(["#gallery .tile.self"]),
-        MEETING_TIMEOUT,
+        "the pre-join screen",
+        "return document.querySelector('#prejoin-join') !== null;",
+        json!([]),
+        UI_TIMEOUT,
     )
-    .await
-    .with_context(|| format!("home status: {:?}", futures_text(wd, s, "#meetings-status")))?;
+    .await?;
+    wd.save_screenshot(s, "desktop_meeting_prejoin").await?;
+    wd.click(s, "#prejoin-join").await?;
+    let own_tile = wd
+        .wait_until(
+            s,
+            "our own tile",
+            COUNT,
+            json!(["#gallery .tile.self"]),
+            MEETING_TIMEOUT,
+        )
+        .await;
+    if own_tile.is_err() {
+        // What the app showed instead, for the failure report.
+        let _ = wd.save_screenshot(s, "desktop_meeting_no_tile").await;
+    }
+    own_tile
+        .with_context(|| format!("home status: {:?}", futures_text(wd, s, "#meetings-status")))?;
 
     // Two CLI guests join; the first says hello once all three are in.
     for (name, chat) in [("Cli One", Some(CLI_CHAT)), ("Cli Two", None)] {
@@ -459,6 +486,29 @@ async fn drive(
         .flatten()
         .any(|c| c["text"] == json!(APP_CHAT));
     ensure!(got_app_chat, "Cli One never got the app's chat: {one}");
+
+    // The app sends media too: with no camera or microphone here, the test
+    // pattern and tone it falls back to. Cli One must have decoded both.
+    let app_id = one["final_roster"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == json!("Hana Host"))
+        .and_then(|e| e["participant_id"].as_u64())
+        .context("Hana Host is not in Cli One's roster")?;
+    let from_app = &one["media"]["received"][app_id.to_string()];
+    let app_video = from_app["video_frames_decoded"].as_u64().unwrap_or(0);
+    let app_audio = from_app["audio_frames_decoded"].as_u64().unwrap_or(0);
+    if require_video {
+        ensure!(
+            app_video > 0 && app_audio > 0,
+            "Cli One decoded {app_video} pictures and {app_audio} audio frames from the app: {from_app}"
+        );
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "desktop_meeting: Cli One decoded {app_video} pictures and {app_audio} audio frames from the app"
+    );
 
     // Leave.
     wd.click(s, "#ctl-leave").await?;

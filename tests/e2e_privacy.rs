@@ -18,11 +18,17 @@
 //!   the recorded bytes and decoded blobs used as its base key;
 //! - media and chat still flow, the three security codes are equal, and
 //!   after an expulsion the two who stay rotate and the expelled one fails
-//!   to open what follows (counted in `decrypt_failures`).
+//!   to open what follows (counted in `decrypt_failures`);
+//! - chat, to everyone and private, arrives sealed (`e2e: true`), the
+//!   private one only at its recipient, and its text appears nowhere the
+//!   key scans look (relayed bytes and blobs, the log, the router's
+//!   memory); the router refuses plain `chat` in the E2E meeting.
 //!
 //! The same scans run over a standard meeting, where the router does make
 //! and hand out the key, find it in the recorded bytes, in the router's
 //! memory, and as a window that opens every frame: the detector works.
+//! There chat still goes as plain text (`e2e: false`), and the scan finds
+//! its text in the relayed bytes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -39,7 +45,7 @@ use confer_client::session::{
     Encryption, FrameCryptoError, Output, Session, SessionConfig, SessionError,
 };
 use confer_e2e::sframe::{KeyId, SframeReceiver};
-use confer_wire::control::{ClientMessage, ServerMessage};
+use confer_wire::control::{ClientMessage, ErrorCode, ServerMessage};
 use confer_wire::frame::{FrameKind, decode_frame, frame_bytes};
 use confer_wire::host::HostAction;
 use confer_wire::ids::{MeetingId, ParticipantId, ssrc_for};
@@ -563,21 +569,91 @@ async fn an_e2e_meeting_relays_only_ciphertext_through_the_router() {
     bo.send_frame(1, b"Bo speaking").await;
     let at_ada = ada.recv_packet_from(bo.id).await;
     assert_eq!(open(&mut ada.session, &at_ada).unwrap(), b"Bo speaking");
-    ada.session.send_chat(None, "hello both").unwrap();
+    ada.session.send_chat(None, CHAT_TO_ALL).unwrap();
+    ada.session.send_chat(Some(bo.id), CHAT_TO_BO).unwrap();
     ada.flush().await;
     pump_until(
         &mut [&mut ada, &mut bo, &mut cy],
-        "the chat message",
+        "the chat messages",
         |ms| {
-            ms[1..].iter().all(|m| {
+            let got = |m: &Member, text: &str| {
                 m.session
                     .chat_received()
                     .iter()
-                    .any(|c| c.text == "hello both")
-            })
+                    .any(|c| c.text == text && c.e2e)
+            };
+            got(ms[1], CHAT_TO_ALL) && got(ms[2], CHAT_TO_ALL) && got(ms[1], CHAT_TO_BO)
         },
     )
     .await;
+    let private = bo
+        .session
+        .chat_received()
+        .iter()
+        .find(|c| c.text == CHAT_TO_BO)
+        .unwrap();
+    assert_eq!((private.from, private.to), (ada.id, Some(bo.id)));
+    // The router relayed only `sealed_chat`, the private one to Bo alone
+    // (and back to Ada), never a plain `chat`.
+    let sealed_to = |m: &Member, private: bool| {
+        m.tap
+            .rec
+            .controls
+            .iter()
+            .filter_map(|p| ServerMessage::decode(p).ok())
+            .filter(|msg| match msg {
+                ServerMessage::SealedChat { to, .. } => to.is_some() == private,
+                ServerMessage::Chat { .. } => panic!("plain chat relayed in an E2E meeting"),
+                _ => false,
+            })
+            .count()
+    };
+    assert_eq!(
+        [
+            sealed_to(&ada, false),
+            sealed_to(&bo, false),
+            sealed_to(&cy, false)
+        ],
+        [1, 1, 1]
+    );
+    assert_eq!(
+        [
+            sealed_to(&ada, true),
+            sealed_to(&bo, true),
+            sealed_to(&cy, true)
+        ],
+        [1, 1, 0]
+    );
+    assert!(
+        !cy.session
+            .chat_received()
+            .iter()
+            .any(|c| c.text == CHAT_TO_BO)
+    );
+    assert_eq!(bo.session.encryption_stats().decrypt_failures, 0);
+    // A client that does not seal is refused, and nobody gets its text
+    // (done now: the scans below take longer than the router waits for a
+    // silent connection).
+    ada.tap
+        .send(&ClientMessage::Chat {
+            to: None,
+            text: "unsealed probe".into(),
+        })
+        .await;
+    pump_until(&mut [&mut ada], "the refusal of plain chat", |ms| {
+        ms[0]
+            .session
+            .router_errors()
+            .iter()
+            .any(|(code, message)| *code == ErrorCode::NotAllowed && message.contains("sealed"))
+    })
+    .await;
+    assert!(
+        !bo.session
+            .chat_received()
+            .iter()
+            .any(|c| c.text == "unsealed probe")
+    );
 
     // Cy is expelled: Ada and Bo move to a new epoch without Cy.
     ada.tap
@@ -679,7 +755,32 @@ async fn an_e2e_meeting_relays_only_ciphertext_through_the_router() {
         opened, 0,
         "a relayed packet opened with bytes the router held"
     );
+
+    // The chat texts, scanned for like keys: not in what the router
+    // relayed or was given (nor inside any MLS blob), not in its log, not
+    // in its memory.
+    let texts: BTreeSet<Vec<u8>> = [CHAT_TO_ALL, CHAT_TO_BO]
+        .iter()
+        .map(|t| t.as_bytes().to_vec())
+        .collect();
+    assert_eq!(
+        secrets_found(&texts, &view.raw, &view.blobs),
+        0,
+        "chat text crossed the router in clear"
+    );
+    assert_eq!(
+        secrets_found(&texts, server.log().as_bytes(), &[]),
+        0,
+        "chat text is in the server log"
+    );
+    let (in_memory, _) = secrets_in_memory(server.pid(), &texts);
+    assert_eq!(in_memory, 0, "chat text is in the router's memory");
 }
+
+/// Chat text the E2E test looks for where only ciphertext may be.
+const CHAT_TO_ALL: &str = "hello both: the quarterly numbers are 7f3a-sealed";
+/// A private message of the E2E test.
+const CHAT_TO_BO: &str = "just for Bo: the door code is 2468-sealed";
 
 #[test]
 fn the_key_schedule_redone_here_matches_rfc_9605() {
@@ -746,6 +847,36 @@ async fn the_same_scan_finds_the_key_a_standard_meetings_router_hands_out() {
     bo.send_frame(1, b"also standard").await;
     let at_ada = ada.recv_packet_from(bo.id).await;
     assert_eq!(open(&mut ada.session, &at_ada).unwrap(), b"also standard");
+
+    // Chat in a standard meeting works as before: plain `chat`, shown as
+    // not end-to-end, and its text (which the scan finds) crosses the
+    // router. (Before the slow scans: the router drops a silent client.)
+    const PLAIN: &str = "standard meeting chat, readable by the router";
+    ada.session.send_chat(None, PLAIN).unwrap();
+    ada.flush().await;
+    pump_until(&mut [&mut ada, &mut bo], "the plain chat message", |ms| {
+        ms[1]
+            .session
+            .chat_received()
+            .iter()
+            .any(|c| c.text == PLAIN && !c.e2e && c.from == ms[0].id)
+    })
+    .await;
+    let chat_view = RouterView::of(&[&ada, &bo]);
+    assert!(
+        chat_view
+            .sent
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Chat { text, .. } if text == PLAIN))
+    );
+    assert!(
+        !chat_view
+            .sent
+            .iter()
+            .any(|m| matches!(m, ServerMessage::SealedChat { .. }))
+    );
+    let texts = BTreeSet::from([PLAIN.as_bytes().to_vec()]);
+    assert_eq!(secrets_found(&texts, &chat_view.raw, &chat_view.blobs), 1);
 
     let secrets: BTreeSet<Vec<u8>> = [&ada, &bo]
         .iter()

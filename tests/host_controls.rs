@@ -682,13 +682,13 @@ fn the_cli_runs_a_script_and_reports_events_and_refusals() {
     std::fs::write(
         &host_script,
         "# host\n0s wait-for hand \"Bo\"\n1s chat-to \"Bo\" hello Bo\n\
-         1s mute-all\n1s lock\n1s end\n",
+         1s react 👏\n1s mute-all\n1s lock\n1s end\n",
     )
     .unwrap();
     let bo_script = bo_home.path().join("bo.script");
     std::fs::write(
         &bo_script,
-        "0s mute-all\n0s wait-for refusals 1\n0s hand-up\n",
+        "0s mute-all\n0s wait-for refusals 1\n0s hand-up\n0s react 👎\n",
     )
     .unwrap();
     let host_stats = host_home.path().join("stats.json");
@@ -735,11 +735,26 @@ fn the_cli_runs_a_script_and_reports_events_and_refusals() {
         .iter()
         .map(|e| e["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["mute", "lock", "end"], "{bo}");
+    // The host's reaction is among them; it may share a millisecond with
+    // the mute, so its place in the list is not checked.
+    let others: Vec<&str> = types.iter().copied().filter(|t| *t != "reaction").collect();
+    assert_eq!(others, ["mute", "lock", "end"], "{bo}");
+    let reactions: Vec<&serde_json::Value> = bo["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "reaction")
+        .collect();
+    assert_eq!(reactions.len(), 1, "{bo}");
+    assert_eq!(reactions[0]["emoji"], "👏", "{bo}");
+    assert_eq!(reactions[0]["by"], host["participant_id"], "{bo}");
     assert_eq!(bo["left_reason"], "ended", "{bo}");
     assert_eq!(host["left_reason"], "ended", "{host}");
     assert_eq!(bo["chat_received"][0]["text"], "hello Bo");
     assert_eq!(bo["refusals"][0]["action"], "mute-all", "{bo}");
     assert_eq!(bo["refusals"][0]["reason"], "not_allowed", "{bo}");
+    // A reaction outside the router's set is refused by the router.
+    assert_eq!(bo["refusals"][1]["action"], "react", "{bo}");
+    assert_eq!(bo["refusals"][1]["reason"], "invalid_reaction", "{bo}");
     assert_eq!(host["refusals"], serde_json::json!([]), "{host}");
 }

@@ -363,3 +363,59 @@ async fn silent_connection_is_dropped_after_the_join_timeout() {
     println!("silent connection dropped after {waited:?}");
     f.still_serves().await;
 }
+
+/// Reads control messages until one matches `want`, or fails.
+async fn until(client: &mut RawClient, what: &str, want: impl Fn(&ServerMessage) -> bool) {
+    loop {
+        match client.recv_control(STEP_TIMEOUT).await {
+            Some(m) if want(&m) => return,
+            Some(_) => continue,
+            None => panic!("closed while waiting for {what}"),
+        }
+    }
+}
+
+fn refused_with(code: ErrorCode) -> impl Fn(&ServerMessage) -> bool {
+    move |m| matches!(m, ServerMessage::Error { code: c, fatal: false, .. } if *c == code)
+}
+
+/// Reactions outside the set and sealed chat in a standard meeting are
+/// refused, clearly and without closing; a good reaction is relayed. (The
+/// reaction rate limit is tested on the router core's virtual clock.)
+#[tokio::test]
+async fn bad_reactions_and_misplaced_sealed_chat_are_refused_not_fatal() {
+    let mut f = fixture().await;
+    let token = f.guest_token(f.meeting, "Bo").await;
+    let (mut bo, answer) = f.join(f.meeting, &token).await;
+    assert!(
+        matches!(answer, Some(ServerMessage::Joined { .. })),
+        "{answer:?}"
+    );
+    bo.send(&ClientMessage::React {
+        emoji: "👎".into()
+    })
+    .await;
+    until(
+        &mut bo,
+        "invalid_reaction",
+        refused_with(ErrorCode::InvalidReaction),
+    )
+    .await;
+    bo.send(&ClientMessage::SealedChat {
+        to: None,
+        ciphertext: confer_wire::keys::KeyBytes(vec![1, 2, 3]),
+    })
+    .await;
+    until(&mut bo, "not_allowed", refused_with(ErrorCode::NotAllowed)).await;
+    bo.send(&ClientMessage::React {
+        emoji: "✋".into()
+    })
+    .await;
+    until(
+        &mut bo,
+        "the reaction",
+        |m| matches!(m, ServerMessage::Reaction { emoji, .. } if emoji == "✋"),
+    )
+    .await;
+    f.still_serves().await;
+}

@@ -17,9 +17,10 @@ use ts_rs::{Config, TS};
 use crate::commands::app::AppInfo;
 use crate::error::{ErrorKind, Wire};
 use crate::models::{
-    AuthState, ChatRequest, EditMeetingRequest, Encryption, EndKind, HostControl, JoinRequest,
-    MeetingSettings, MeetingUpdate, Participant, ParticipantRole, ScheduledMeeting, SelfControl,
-    SignInRequest, WaitingPerson,
+    AppSettings, AudioLevel, AuthState, ChatRequest, ConnectionQuality, DeviceChoice,
+    EditMeetingRequest, Encryption, EndKind, HostControl, JoinRequest, MediaDevices,
+    MeetingSettings, MeetingUpdate, Participant, ParticipantRole, PreviewLevel, ScheduledMeeting,
+    SelfControl, ShareKind, ShareSource, SignInRequest, VideoQuality, WaitingPerson,
 };
 
 /// The file's first lines.
@@ -51,14 +52,23 @@ pub(crate) fn generate() -> String {
         WaitingPerson::decl(&cfg),
         Encryption::decl(&cfg),
         EndKind::decl(&cfg),
+        ConnectionQuality::decl(&cfg),
+        AudioLevel::decl(&cfg),
         MeetingUpdate::decl(&cfg),
         ChatRequest::decl(&cfg),
         SelfControl::decl(&cfg),
         HostControl::decl(&cfg),
+        DeviceChoice::decl(&cfg),
+        MediaDevices::decl(&cfg),
+        VideoQuality::decl(&cfg),
+        AppSettings::decl(&cfg),
+        ShareKind::decl(&cfg),
+        ShareSource::decl(&cfg),
+        PreviewLevel::decl(&cfg),
     ];
     let n = |name: String| name;
     // Command name, its arguments (as `invoke` takes them), its result.
-    let commands: [(&str, String, String); 13] = [
+    let commands: [(&str, String, String); 25] = [
         (
             "app_info",
             "Record<string, never>".into(),
@@ -73,6 +83,16 @@ pub(crate) fn generate() -> String {
             "sign_in",
             format!("{{ request: {} }}", SignInRequest::name(&cfg)),
             AuthState::name(&cfg),
+        ),
+        (
+            "sign_in_sso",
+            "{ slug: string }".into(),
+            AuthState::name(&cfg),
+        ),
+        (
+            "cancel_sign_in_sso",
+            "Record<string, never>".into(),
+            "null".into(),
         ),
         (
             "sign_out",
@@ -127,6 +147,45 @@ pub(crate) fn generate() -> String {
             "Record<string, never>".into(),
             "null".into(),
         ),
+        (
+            "media_devices",
+            "Record<string, never>".into(),
+            MediaDevices::name(&cfg),
+        ),
+        (
+            "get_settings",
+            "Record<string, never>".into(),
+            AppSettings::name(&cfg),
+        ),
+        (
+            "save_settings",
+            format!("{{ settings: {} }}", AppSettings::name(&cfg)),
+            AppSettings::name(&cfg),
+        ),
+        (
+            "start_preview",
+            "{ camera: string | null; microphone: string | null; video: Channel<ArrayBuffer> }"
+                .into(),
+            "null".into(),
+        ),
+        (
+            "stop_preview",
+            "Record<string, never>".into(),
+            "null".into(),
+        ),
+        (
+            "test_speaker",
+            "{ speaker: string | null }".into(),
+            "null".into(),
+        ),
+        (
+            "share_sources",
+            "Record<string, never>".into(),
+            format!("Array<{}>", ShareSource::name(&cfg)),
+        ),
+        ("start_share", "{ sourceId: string }".into(), "null".into()),
+        ("stop_share", "Record<string, never>".into(), "null".into()),
+        ("react", "{ emoji: string }".into(), "null".into()),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {
@@ -138,6 +197,10 @@ pub(crate) fn generate() -> String {
     out.push_str(&format!(
         "\n/** The Tauri event every `MeetingUpdate` arrives under. */\nexport const MEETING_EVENT = {:?};\n",
         crate::models::MEETING_EVENT
+    ));
+    out.push_str(&format!(
+        "\n/** The Tauri event the preview's `PreviewLevel` arrives under. */\nexport const PREVIEW_LEVEL_EVENT = {:?};\n",
+        crate::models::PREVIEW_LEVEL_EVENT
     ));
     out.push_str("\n/** Every command: its `invoke` arguments and what it resolves to. */\nexport interface Commands {\n");
     for (name, args, result) in commands {

@@ -22,6 +22,9 @@
 // Release builds on Windows must not open a console window beside the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod app_settings;
+#[cfg(feature = "bench-frames")]
+mod bench_frames;
 #[cfg(test)]
 mod bindings;
 mod commands;
@@ -30,9 +33,11 @@ mod error;
 mod meeting_events;
 mod meeting_link;
 mod models;
+mod reconnect;
 mod settings;
 mod sign_in_handoff;
 mod state;
+mod status;
 mod video;
 mod web_meetings;
 
@@ -63,10 +68,13 @@ fn run() -> Result<(), tauri::Error> {
     *state.handoff.get_mut() = handoff;
     tauri::Builder::default()
         .manage(state)
+        .manage(commands::account::PendingSso::default())
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::account::auth_state,
             commands::account::sign_in,
+            commands::account::sign_in_sso,
+            commands::account::cancel_sign_in_sso,
             commands::account::sign_out,
             commands::meetings::list_meetings,
             commands::meetings::schedule_meeting,
@@ -77,6 +85,18 @@ fn run() -> Result<(), tauri::Error> {
             commands::meeting_session::self_control,
             commands::meeting_session::host_control,
             commands::meeting_session::leave_meeting,
+            commands::devices::media_devices,
+            commands::devices::get_settings,
+            commands::devices::save_settings,
+            commands::devices::test_speaker,
+            commands::preview::start_preview,
+            commands::preview::stop_preview,
+            commands::share::share_sources,
+            commands::share::start_share,
+            commands::share::stop_share,
+            commands::share::react,
+            #[cfg(feature = "bench-frames")]
+            bench_frames::bench_frames,
         ])
         .run(tauri::generate_context!())
 }

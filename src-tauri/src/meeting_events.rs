@@ -93,6 +93,7 @@ impl Translator {
                 to,
                 text,
                 own,
+                e2e,
             } => vec![MeetingUpdate::Chat {
                 id,
                 from: from.0,
@@ -100,6 +101,16 @@ impl Translator {
                 to: to.map(|t| t.0),
                 text,
                 own,
+                e2e,
+            }],
+            Event::Reaction {
+                from,
+                from_name,
+                emoji,
+            } => vec![MeetingUpdate::Reaction {
+                from: from.0,
+                from_name: from_name.unwrap_or_else(|| self.name(Some(from))),
+                emoji,
             }],
             Event::Waiting(reason) => vec![MeetingUpdate::Waiting {
                 reason: wait_words(reason),
@@ -254,10 +265,53 @@ mod tests {
             to: Some(ParticipantId(1)),
             text: "hi".into(),
             own: false,
+            e2e: false,
         });
         let json = serde_json::to_value(&updates[0]).unwrap();
         assert_eq!(json["fromName"], "Bo");
         assert_eq!(json["to"], 1);
+        assert_eq!(json["e2e"], false);
+    }
+
+    #[test]
+    fn sealed_chat_is_marked_e2e() {
+        let mut t = Translator::new(Encryption::Transport);
+        joined(&mut t);
+        let updates = t.handle_event(Event::Chat {
+            id: 8,
+            from: ParticipantId(2),
+            from_name: Some("Bo".into()),
+            to: None,
+            text: "sealed".into(),
+            own: false,
+            e2e: true,
+        });
+        assert!(matches!(
+            updates.as_slice(),
+            [MeetingUpdate::Chat { e2e: true, text, .. }] if text == "sealed"
+        ));
+    }
+
+    #[test]
+    fn a_reaction_names_who_reacted() {
+        let mut t = Translator::new(Encryption::Transport);
+        joined(&mut t);
+        let updates = t.handle_event(Event::Reaction {
+            from: ParticipantId(2),
+            from_name: None,
+            emoji: "🎉".into(),
+        });
+        assert_eq!(
+            updates,
+            vec![MeetingUpdate::Reaction {
+                from: 2,
+                from_name: "Bo".into(),
+                emoji: "🎉".into(),
+            }]
+        );
+        let json = serde_json::to_value(&updates[0]).unwrap();
+        assert_eq!(json["emoji"], "🎉");
+        assert_eq!(json["fromName"], "Bo");
     }
 
     #[test]

@@ -113,6 +113,14 @@ pub(crate) struct JoinRequest {
     pub(crate) display_name: Option<String>,
     /// The meeting's passcode, if it has one.
     pub(crate) passcode: Option<String>,
+    /// Join with the microphone muted (no audio is sent until unmuted).
+    #[serde(default)]
+    #[cfg_attr(test, ts(optional, as = "Option<bool>"))]
+    pub(crate) muted: bool,
+    /// Join with the camera off (no video is sent until turned on).
+    #[serde(default)]
+    #[cfg_attr(test, ts(optional, as = "Option<bool>"))]
+    pub(crate) video_off: bool,
 }
 
 /// A participant's role, as the UI names it.
@@ -235,7 +243,7 @@ pub(crate) enum EndKind {
 
 /// What changed in the meeting; emitted as the Tauri event
 /// [`MEETING_EVENT`] (TypeScript: `MeetingUpdate`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(
     tag = "type",
@@ -292,6 +300,41 @@ pub(crate) enum MeetingUpdate {
         text: String,
         /// Our own message, confirmed by the router.
         own: bool,
+        /// Sealed end to end (the router relayed only ciphertext).
+        e2e: bool,
+    },
+    /// Someone reacted (an emoji shown briefly over their tile).
+    Reaction {
+        /// Who.
+        from: u32,
+        /// Their name.
+        from_name: String,
+        /// The emoji, one of the router's allowed set.
+        emoji: String,
+    },
+    /// The connection and encryption status, about once a second.
+    Status {
+        /// In E2E meetings, the code everyone compares aloud (same for all
+        /// participants in the same epoch); `null` otherwise or before the
+        /// group forms.
+        security_code: Option<String>,
+        /// Key epochs seen so far (rotations on join, leave, expel).
+        key_epochs: u32,
+        /// Round-trip time to the router, when measured.
+        rtt_ms: Option<u32>,
+        /// Media packets lost over the last interval, in percent (0–100).
+        loss_percent: f32,
+        /// A summary of the two above for the quality indicator.
+        quality: ConnectionQuality,
+        /// True while the connection is lost and being re-established.
+        reconnecting: bool,
+    },
+    /// Audio levels, a few times a second, for the speaking indicator.
+    Levels {
+        /// Each audible participant's level, 0.0 (silence) to 1.0.
+        levels: Vec<AudioLevel>,
+        /// Who is speaking loudest now, if anyone.
+        active_speaker: Option<u32>,
     },
     /// Who waits to enter (hosts only).
     WaitingRoom {
@@ -310,6 +353,30 @@ pub(crate) enum MeetingUpdate {
         /// Why, in plain words.
         reason: String,
     },
+}
+
+/// How well media gets through, for the indicator in the controls bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ConnectionQuality {
+    /// Low loss and round-trip time.
+    Good,
+    /// Noticeable loss or delay.
+    Fair,
+    /// Heavy loss or delay: video may freeze.
+    Poor,
+}
+
+/// One participant's audio level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AudioLevel {
+    /// The participant.
+    pub(crate) id: u32,
+    /// 0.0 (silence) to 1.0 (full scale).
+    pub(crate) level: f32,
 }
 
 /// Plain words for why someone left.
@@ -442,4 +509,127 @@ pub(crate) enum HostControl {
     },
     /// End the meeting for everyone.
     End,
+}
+
+/// The Tauri event the preview's microphone level arrives under.
+pub(crate) const PREVIEW_LEVEL_EVENT: &str = "preview-level";
+
+/// One capture or playout device the settings may name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeviceChoice {
+    /// What settings store: a device id (`mic:…`, `camera:…`) or a
+    /// synthetic choice (`tone`, `pattern`, `none`).
+    pub(crate) id: String,
+    /// The name to show.
+    pub(crate) name: String,
+    /// The system's default device of its kind.
+    pub(crate) is_default: bool,
+}
+
+/// `media_devices`'s answer: every choice, synthetic ones included, so the
+/// app works on a machine without hardware.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MediaDevices {
+    /// Audio inputs, then the test tone.
+    pub(crate) microphones: Vec<DeviceChoice>,
+    /// Cameras, then the test pattern.
+    pub(crate) cameras: Vec<DeviceChoice>,
+    /// Audio outputs, then "no sound".
+    pub(crate) speakers: Vec<DeviceChoice>,
+}
+
+/// The camera picture size we send (the top simulcast layer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum VideoQuality {
+    /// 320×180.
+    Low,
+    /// 640×360.
+    #[default]
+    Medium,
+    /// 1280×720.
+    High,
+}
+
+/// The user's media settings, kept as JSON in the app's config directory.
+/// Never holds secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct AppSettings {
+    /// Microphone id, or `null` for the system default.
+    pub(crate) microphone: Option<String>,
+    /// Camera id, or `null` for the system default.
+    pub(crate) camera: Option<String>,
+    /// Speaker id, or `null` for the system default.
+    pub(crate) speaker: Option<String>,
+    /// Noise suppression on the microphone.
+    pub(crate) noise_suppression: bool,
+    /// Echo cancellation on the microphone.
+    pub(crate) echo_cancellation: bool,
+    /// Automatic gain control on the microphone.
+    pub(crate) auto_gain: bool,
+    /// How large a camera picture we send.
+    pub(crate) video_quality: VideoQuality,
+    /// Join meetings muted.
+    pub(crate) join_muted: bool,
+    /// Join meetings with the camera off.
+    pub(crate) join_video_off: bool,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            microphone: None,
+            camera: None,
+            speaker: None,
+            noise_suppression: true,
+            echo_cancellation: true,
+            auto_gain: true,
+            video_quality: VideoQuality::Medium,
+            join_muted: false,
+            join_video_off: false,
+        }
+    }
+}
+
+/// Whether a share source is a whole screen or one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ShareKind {
+    /// A whole monitor.
+    Screen,
+    /// One application window.
+    Window,
+}
+
+/// Something that can be shared (`share_sources`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ShareSource {
+    /// The id `start_share` takes (`screen:…`, `window:…`).
+    pub(crate) id: String,
+    /// The name to show.
+    pub(crate) name: String,
+    /// Screen or window.
+    pub(crate) kind: ShareKind,
+    /// A small picture (`data:image/png;base64,…`, at most 320 px wide),
+    /// when one could be captured.
+    pub(crate) thumbnail: Option<String>,
+}
+
+/// The `preview-level` event's payload.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PreviewLevel {
+    /// The microphone's level, 0.0 (silence) to 1.0 (full scale).
+    pub(crate) level: f32,
 }

@@ -1,8 +1,11 @@
 //! What the shell remembers between commands: the settings, who is signed
 //! in, and the meeting in progress. Managed by Tauri (`app.manage`).
 
+use std::sync::Arc;
+
 use confer_client::api::ApiClient;
 use confer_client::driver::Command;
+use confer_client::media::{CaptureTrack, SourceSpec};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::credentials::StoredSession;
@@ -27,6 +30,60 @@ pub(crate) struct SignedIn {
 pub(crate) struct MeetingHandle {
     /// Requests to the running session.
     pub(crate) commands: mpsc::Sender<Command>,
+    /// What we send; outlives one connection (a reconnect starts from it).
+    pub(crate) local: Arc<std::sync::Mutex<LocalMedia>>,
+}
+
+/// What we send in the meeting, as the user last set it. The sources are
+/// `SourceSpec` texts (`mic:…`, `tone:440`, `pattern:640x360@30`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct LocalMedia {
+    /// The microphone, when there is one to send.
+    pub(crate) microphone: Option<String>,
+    /// The camera, when there is one to send.
+    pub(crate) camera: Option<String>,
+    /// Muted: no audio is captured or sent.
+    pub(crate) muted: bool,
+    /// Video off: no camera is captured or sent.
+    pub(crate) video_off: bool,
+    /// The screen or window being shared.
+    pub(crate) share: Option<String>,
+}
+
+impl LocalMedia {
+    /// The source each track captures now, if any.
+    pub(crate) fn source(&self, track: CaptureTrack) -> Option<&str> {
+        match track {
+            CaptureTrack::Audio if !self.muted => self.microphone.as_deref(),
+            CaptureTrack::Camera if !self.video_off => self.camera.as_deref(),
+            CaptureTrack::Screen => self.share.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Every track's source, for a session that is about to start.
+    pub(crate) fn sources(&self) -> Vec<(CaptureTrack, SourceSpec)> {
+        [
+            CaptureTrack::Audio,
+            CaptureTrack::Camera,
+            CaptureTrack::Screen,
+        ]
+        .into_iter()
+        .filter_map(|t| Some((t, self.source(t)?.parse().ok()?)))
+        .collect()
+    }
+}
+
+/// A running device preview (settings screen); dropping it stops it.
+pub(crate) struct PreviewHandle {
+    /// Set to stop the preview's threads.
+    pub(crate) stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for PreviewHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The shell's state.
@@ -42,6 +99,8 @@ pub(crate) struct AppState {
     pub(crate) handoff: Mutex<Option<StoredSession>>,
     /// The meeting in progress, if any.
     pub(crate) meeting: Mutex<Option<MeetingHandle>>,
+    /// The device preview running, if any.
+    pub(crate) preview: Mutex<Option<PreviewHandle>>,
 }
 
 impl AppState {
@@ -53,6 +112,7 @@ impl AppState {
             restored: Mutex::new(false),
             handoff: Mutex::new(None),
             meeting: Mutex::new(None),
+            preview: Mutex::new(None),
         }
     }
 
@@ -88,11 +148,48 @@ impl AppState {
         )?)
     }
 
+    /// The running meeting's commands and local media.
+    pub(crate) async fn meeting_local(
+        &self,
+    ) -> Result<(mpsc::Sender<Command>, Arc<std::sync::Mutex<LocalMedia>>), Error> {
+        match self.meeting.lock().await.as_ref() {
+            Some(h) if !h.commands.is_closed() => Ok((h.commands.clone(), h.local.clone())),
+            _ => Err(Error::NotInMeeting),
+        }
+    }
+
     /// Where to send requests for the running meeting.
     pub(crate) async fn meeting_commands(&self) -> Result<mpsc::Sender<Command>, Error> {
         match self.meeting.lock().await.as_ref() {
             Some(h) if !h.commands.is_closed() => Ok(h.commands.clone()),
             _ => Err(Error::NotInMeeting),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn muted_and_video_off_send_nothing_of_those_tracks() {
+        let mut local = LocalMedia {
+            microphone: Some("tone:440".into()),
+            camera: Some("pattern:640x360@30".into()),
+            muted: false,
+            video_off: false,
+            share: None,
+        };
+        let tracks = |l: &LocalMedia| l.sources().into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+        assert_eq!(tracks(&local), [CaptureTrack::Audio, CaptureTrack::Camera]);
+        local.muted = true;
+        assert_eq!(tracks(&local), [CaptureTrack::Camera]);
+        assert_eq!(local.source(CaptureTrack::Audio), None);
+        local.video_off = true;
+        local.share = Some("screen:1".into());
+        assert_eq!(tracks(&local), [CaptureTrack::Screen]);
+        // A source that does not parse is left out rather than failing.
+        local.share = Some("nonsense".into());
+        assert!(tracks(&local).is_empty());
     }
 }

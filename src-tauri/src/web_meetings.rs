@@ -173,13 +173,6 @@ impl WebMeetings {
         Ok(m.into())
     }
 
-    /// `GET /api/v1/meetings/{id}`.
-    pub(crate) async fn get(&self, id: u64) -> Result<ScheduledMeeting, ApiError> {
-        let path = format!("api/v1/meetings/{id}");
-        let m: ScheduledMeetingWire = self.call::<(), _>(Method::GET, &path, None).await?;
-        Ok(m.into())
-    }
-
     /// `DELETE /api/v1/meetings/{id}`.
     pub(crate) async fn delete(&self, id: u64) -> Result<(), ApiError> {
         let path = format!("api/v1/meetings/{id}");

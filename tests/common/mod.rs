@@ -251,6 +251,13 @@ impl Cli {
             .arg(&self.ca)
             .arg("--config-dir")
             .arg(&self.config_dir)
+            // Device keys go to the OS keyring: a service per config
+            // directory keeps each test "user" apart and out of the
+            // developer's own entries.
+            .env(
+                "CONFER_KEYRING_SERVICE",
+                format!("confer-test-{}", self.config_dir.display()),
+            )
             .env("RUST_LOG", "warn");
         cmd
     }

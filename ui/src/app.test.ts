@@ -1,15 +1,45 @@
 // @vitest-environment happy-dom
 import type { Channel } from "@tauri-apps/api/core";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AuthState, MeetingUpdate } from "./bindings";
+import type { AppSettings, AuthState, MeetingUpdate } from "./bindings";
 import { startApp } from "./app";
 import type { Shell } from "./ipc";
 
 const signedOut: AuthState = { serverUrl: "https://127.0.0.1:8443", email: null, remembered: false };
 
+const settings: AppSettings = {
+  microphone: null,
+  camera: "pattern",
+  speaker: null,
+  noiseSuppression: true,
+  echoCancellation: true,
+  autoGain: true,
+  videoQuality: "medium",
+  joinMuted: true,
+  joinVideoOff: false,
+};
+
+/** The device and settings commands of a working shell. */
+const devices = {
+  media_devices: () => ({
+    microphones: [
+      { id: "tone", name: "Test tone", isDefault: false },
+      { id: "usb", name: "USB mic", isDefault: true },
+    ],
+    cameras: [{ id: "pattern", name: "Test pattern", isDefault: false }],
+    speakers: [{ id: "none", name: "No sound", isDefault: false }],
+  }),
+  get_settings: () => settings,
+  save_settings: (args: Record<string, unknown> | undefined) => args?.["settings"],
+  start_preview: () => null,
+  stop_preview: () => null,
+  test_speaker: () => null,
+};
+
 function fakeShell(answers: Record<string, (args: Record<string, unknown> | undefined) => unknown>) {
   const calls: Array<[string, Record<string, unknown> | undefined]> = [];
   let emit: (u: MeetingUpdate) => void = () => {};
+  let emitLevel: (p: { level: number }) => void = () => {};
   const shell: Shell = {
     isTauri: () => true,
     invoke: async <T>(command: string, args?: Record<string, unknown>) => {
@@ -19,12 +49,13 @@ function fakeShell(answers: Record<string, (args: Record<string, unknown> | unde
       return answer(args) as T;
     },
     channel: <T>() => ({ id: 1 }) as unknown as Channel<T>,
-    listen: async <T>(_event: string, handler: (payload: T) => void) => {
-      emit = handler as (u: MeetingUpdate) => void;
+    listen: async <T>(event: string, handler: (payload: T) => void) => {
+      if (event === "preview-level") emitLevel = handler as (p: { level: number }) => void;
+      else emit = handler as (u: MeetingUpdate) => void;
       return () => {};
     },
   };
-  return { shell, calls, emit: (u: MeetingUpdate) => emit(u) };
+  return { shell, calls, emit: (u: MeetingUpdate) => emit(u), emitPreviewLevel: (level: number) => emitLevel({ level }) };
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -40,6 +71,7 @@ describe("app", () => {
       sign_in: () => ({ ...signedOut, email: "ada@example.com", remembered: true }),
       list_meetings: () => [],
       join_meeting: () => null,
+      ...devices,
     });
     const app = startApp(root, fake.shell);
     await app.ready;
@@ -60,9 +92,27 @@ describe("app", () => {
     box.value = "482 193 765";
     root.querySelector("#home-join")?.dispatchEvent(new Event("submit", { cancelable: true }));
     await flush();
+    // The pre-join screen comes first, over home, with the saved defaults.
+    expect(app.screen()).toBe("home");
+    expect(root.querySelector("#prejoin")).not.toBeNull();
+    await flush();
+    expect(root.querySelector<HTMLInputElement>("#prejoin-muted")?.checked).toBe(true);
+    expect(root.querySelector<HTMLSelectElement>("#prejoin-camera")?.value).toBe("pattern");
+    expect(fake.calls.find(([c]) => c === "start_preview")?.[1]).toMatchObject({ camera: "pattern", microphone: null });
+    fake.emitPreviewLevel(0.25);
+    expect(root.querySelector("#prejoin-level")?.getAttribute("aria-valuenow")).toBe("0");
+    root.querySelector<HTMLInputElement>("#prejoin-muted")?.click();
+    fake.emitPreviewLevel(0.25);
+    expect(root.querySelector("#prejoin-level")?.getAttribute("aria-valuenow")).toBe("50");
+    root.querySelector<HTMLInputElement>("#prejoin-video-off")?.click();
+    root.querySelector("#prejoin-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    await flush();
     expect(app.screen()).toBe("meeting");
+    expect(root.querySelector("#prejoin")).toBeNull();
+    expect(fake.calls.filter(([c]) => c === "stop_preview").length).toBeGreaterThan(0);
     expect(fake.calls.find(([c]) => c === "join_meeting")?.[1]).toMatchObject({
-      request: { meeting: "482 193 765", displayName: null, passcode: null },
+      request: { meeting: "482 193 765", displayName: null, passcode: null, muted: false, videoOff: true },
     });
     fake.emit({ type: "joined", meetingId: 482193765, selfId: 1, encryption: "transport", participants: [] });
     expect(app.meeting.get().phase).toBe("joined");
@@ -85,8 +135,142 @@ describe("app", () => {
     name.value = "Guest";
     root.querySelector("#join")?.dispatchEvent(new Event("submit", { cancelable: true }));
     await flush();
+    // No devices or preview in this shell: the screen says so and still joins.
+    expect(root.querySelector("#prejoin-error")?.textContent).toMatch(/\S/);
+    root.querySelector<HTMLButtonElement>("#prejoin-join")?.click();
+    root.querySelector("#prejoin-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
     await flush();
     expect(app.screen()).toBe("start");
+    expect(root.querySelector("#prejoin")).toBeNull();
     expect(root.querySelector("#join-status")?.textContent).toBe("No such meeting.");
+    expect(id.value).toBe("482193765");
+  });
+
+  it("cancels the pre-join screen, stopping the preview, and joins nothing", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const fake = fakeShell({
+      app_info: () => ({ name: "Confer", version: "0.1.0", tauriVersion: "2", os: "linux" }),
+      auth_state: () => signedOut,
+      ...devices,
+    });
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    const id = root.querySelector<HTMLInputElement>("#join-meeting-id");
+    const name = root.querySelector<HTMLInputElement>("#join-name");
+    if (id === null || name === null) throw new Error("no join form");
+    id.value = "482193765";
+    name.value = "Guest";
+    root.querySelector("#join")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    await flush();
+    root.querySelector("#prejoin")?.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await flush();
+    expect(root.querySelector("#prejoin")).toBeNull();
+    expect(fake.calls.map(([c]) => c)).toContain("stop_preview");
+    expect(fake.calls.map(([c]) => c)).not.toContain("join_meeting");
+    expect(root.querySelector("#join-status")?.textContent).toBe("");
+  });
+
+  it("saves a device picked before joining and restarts the preview with it", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const fake = fakeShell({
+      app_info: () => ({ name: "Confer", version: "0.1.0", tauriVersion: "2", os: "linux" }),
+      auth_state: () => signedOut,
+      ...devices,
+    });
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    const id = root.querySelector<HTMLInputElement>("#join-meeting-id");
+    const name = root.querySelector<HTMLInputElement>("#join-name");
+    if (id === null || name === null) throw new Error("no join form");
+    id.value = "482193765";
+    name.value = "Guest";
+    root.querySelector("#join")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    await flush();
+    const mic = root.querySelector<HTMLSelectElement>("#prejoin-microphone");
+    if (mic === null) throw new Error("no microphone picker");
+    expect([...mic.options].map((o) => o.textContent)).toEqual(["System default", "Test tone", "USB mic (default)"]);
+    mic.value = "tone";
+    mic.dispatchEvent(new Event("change"));
+    await flush();
+    expect(fake.calls.find(([c]) => c === "save_settings")?.[1]).toMatchObject({ settings: { microphone: "tone", camera: "pattern" } });
+    expect(fake.calls.filter(([c]) => c === "start_preview").at(-1)?.[1]).toMatchObject({ microphone: "tone" });
+    root.querySelector<HTMLButtonElement>("#prejoin-test-speaker")?.click();
+    await flush();
+    expect(fake.calls.find(([c]) => c === "test_speaker")?.[1]).toEqual({ speaker: null });
+  });
+
+  it("in a meeting: picks what to share, sends reactions, shows chat as sending, opens settings", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const fake = fakeShell({
+      app_info: () => ({ name: "Confer", version: "0.1.0", tauriVersion: "2", os: "linux" }),
+      auth_state: () => signedOut,
+      join_meeting: () => null,
+      share_sources: () => [{ id: "screen:0", name: "Screen 1", kind: "screen", thumbnail: null }],
+      start_share: () => null,
+      react: () => null,
+      send_chat: () => Promise.reject({ kind: "not_in_meeting", message: "not in a meeting" }),
+      ...devices,
+    });
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    const id = root.querySelector<HTMLInputElement>("#join-meeting-id");
+    const name = root.querySelector<HTMLInputElement>("#join-name");
+    if (id === null || name === null) throw new Error("no join form");
+    id.value = "482193765";
+    name.value = "Guest";
+    root.querySelector("#join")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    await flush();
+    root.querySelector("#prejoin-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    await flush();
+    expect(app.screen()).toBe("meeting");
+    fake.emit({
+      type: "joined",
+      meetingId: 482193765,
+      selfId: 1,
+      encryption: "end_to_end",
+      participants: [{ id: 1, name: "Guest", role: "participant", guest: true, external: false, muted: false, video: false, handRaised: false, sharing: false, recording: false }],
+    });
+
+    root.querySelector<HTMLButtonElement>("#ctl-share")?.click();
+    await flush();
+    const source = root.querySelector<HTMLButtonElement>('.share-source[data-source-id="screen:0"]');
+    expect(source?.getAttribute("aria-label")).toBe("Share screen: Screen 1");
+    source?.click();
+    await flush();
+    expect(fake.calls.find(([c]) => c === "start_share")?.[1]).toEqual({ sourceId: "screen:0" });
+    expect(root.querySelector("#share-picker")).toBeNull();
+
+    root.querySelector<HTMLButtonElement>("#ctl-react")?.click();
+    root.querySelector<HTMLButtonElement>('[data-emoji="👏"]')?.click();
+    await flush();
+    expect(fake.calls.find(([c]) => c === "react")?.[1]).toEqual({ emoji: "👏" });
+
+    root.querySelector<HTMLButtonElement>("#ctl-chat")?.click();
+    const input = root.querySelector<HTMLInputElement>("#chat-input");
+    if (input === null) throw new Error("no chat input");
+    input.value = "hello";
+    root.querySelector("#chat-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    expect(app.meeting.get().chat.map((c) => c.delivery)).toEqual(["sending"]);
+    await flush();
+    // The send failed: the line goes, the text comes back, the error shows.
+    expect(app.meeting.get().chat).toEqual([]);
+    expect(input.value).toBe("hello");
+    expect(root.querySelector("#notices")?.textContent).toBe("Not in a meeting.");
+
+    root.querySelector<HTMLButtonElement>("#ctl-settings")?.click();
+    await flush();
+    expect(root.querySelector<HTMLSelectElement>("#settings-camera")?.value).toBe("pattern");
+    root.querySelector("#settings-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    expect(fake.calls.filter(([c]) => c === "save_settings")).toHaveLength(1);
+    expect(root.querySelector("#settings-dialog")).toBeNull();
   });
 });

@@ -1,18 +1,38 @@
 /**
  * The app's controller: which screen shows, and the actions screens call.
- * It owns the three stores (start, home, meeting), turns shell answers
- * into state, and is the only place that moves between screens.
+ * It owns the stores (start, home, pre-join, meeting), turns shell answers
+ * into state, and is the only place that moves between screens. Joining
+ * goes through the pre-join screen, drawn over the screen that asked, so
+ * a refused join comes back to the form where the meeting was typed.
  */
 
-import type { AuthState, MeetingSettings } from "./bindings";
-import { call, describeError, loadAppInfo, onMeetingUpdate, type Shell } from "./ipc";
-import { applyUpdate, connectingMeeting, type MeetingState, togglePanel } from "./meeting_state";
+import type { AppSettings, AuthState, MeetingSettings } from "./bindings";
+import { call, describeError, loadAppInfo, onMeetingUpdate, onPreviewLevel, type Shell } from "./ipc";
+import {
+  addPendingChat,
+  applyUpdate,
+  connectingMeeting,
+  dropPendingChat,
+  type MeetingState,
+  setLayout,
+  setPage,
+  togglePanel,
+} from "./meeting_state";
 import { createStore } from "./store";
-import { applyTheme, loadTheme, nextTheme } from "./theme";
+import { applyTheme, loadTheme, nextTheme, type Theme } from "./theme";
 import { type HomeState, mountHome } from "./views/home";
 import { mountMeeting } from "./views/meeting";
+import { initialPrejoin, mountPrejoin, type PrejoinState } from "./views/prejoin";
+import { openSettings, type SettingsActions } from "./views/settings";
+import { openSharePicker } from "./views/share_picker";
 import { VideoWall } from "./video_wall";
 import { mountStart, type StartState } from "./views/start";
+
+/** What the pre-join screen decided. */
+interface JoinChoice {
+  muted: boolean;
+  videoOff: boolean;
+}
 
 /** Which screen shows. */
 export type Screen = "start" | "home" | "meeting";
@@ -23,6 +43,7 @@ export interface App {
   start: ReturnType<typeof createStore<StartState>>;
   home: ReturnType<typeof createStore<HomeState>>;
   meeting: ReturnType<typeof createStore<MeetingState>>;
+  prejoin: ReturnType<typeof createStore<PrejoinState>>;
   /** Resolves once the first screen is chosen. */
   ready: Promise<void>;
 }
@@ -42,6 +63,7 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
   const start = createStore<StartState>({ appInfo: { status: "loading" } });
   const home = createStore<HomeState>({ email: "", remembered: false, meetings: [], loading: false, listError: null });
   const meeting = createStore<MeetingState>(connectingMeeting());
+  const prejoin = createStore<PrejoinState>(initialPrejoin(""));
   let theme = loadTheme(storage);
   applyTheme(theme, document.documentElement, storage);
   let current: Screen = "start";
@@ -70,9 +92,116 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
     } else if (current !== "start") show("start");
   };
 
+  // Settings: loaded when first needed, kept after each save.
+  let settings: AppSettings | null = null;
+  const loadSettings = async () => {
+    const [saved, devices] = await Promise.all([call(shell, "get_settings", {}), call(shell, "media_devices", {})]);
+    settings = saved;
+    return { settings: saved, devices };
+  };
+  const settingsActions: SettingsActions = {
+    load: () =>
+      loadSettings().catch((err: unknown) => {
+        throw new Error(describeError(err));
+      }),
+    save: (next) =>
+      attempt(async () => {
+        settings = await call(shell, "save_settings", { settings: next });
+      }),
+    theme: () => theme,
+    setTheme: (t: Theme) => {
+      theme = t;
+      applyTheme(theme, document.documentElement, storage);
+    },
+  };
+  const showSettings = (inMeeting: boolean) => void openSettings(root, settingsActions, inMeeting);
+
+  // The pre-join screen: camera preview on its own wall (participant 0).
+  const previewWall = new VideoWall();
+  let closePrejoin: () => void = () => {};
+  const startPreview = async () => {
+    const s = prejoin.get();
+    const video = shell.channel?.<ArrayBuffer>((buffer) => previewWall.handle(buffer));
+    const error = await attempt(() => {
+      if (video === undefined) throw new Error("the camera preview needs the desktop app");
+      return call(shell, "start_preview", { camera: s.camera, microphone: s.microphone, video });
+    });
+    prejoin.update((p) => ({ ...p, previewError: error }));
+  };
+  const saveDevice = (kind: "microphone" | "camera" | "speaker", id: string | null) => {
+    if (settings === null) return;
+    const next = { ...settings, [kind]: id };
+    void attempt(async () => {
+      settings = await call(shell, "save_settings", { settings: next });
+    });
+  };
+  /** Shows the pre-join screen; resolves to the choice, or null when cancelled.
+   * The screen stays (showing "Joining…") until `closePrejoin`. */
+  const askPrejoin = (meetingText: string): Promise<JoinChoice | null> =>
+    new Promise((resolve) => {
+      closePrejoin();
+      previewWall.clear();
+      prejoin.set(initialPrejoin(meetingText, settings?.joinMuted ?? false, settings?.joinVideoOff ?? false));
+      let stopLevel: (() => void) | null = null;
+      let open = true;
+      const unmountPrejoin = mountPrejoin(root, prejoin, {
+        join: (muted, videoOff) => {
+          prejoin.update((p) => ({ ...p, joining: true }));
+          resolve({ muted, videoOff });
+        },
+        cancel: () => {
+          closePrejoin();
+          resolve(null);
+        },
+        chooseDevice: (kind, id) => {
+          prejoin.update((p) => ({ ...p, [kind]: id }));
+          saveDevice(kind, id);
+          if (kind !== "speaker") void startPreview();
+        },
+        setMuted: (muted) => prejoin.update((p) => ({ ...p, muted })),
+        setVideoOff: (videoOff) => prejoin.update((p) => ({ ...p, videoOff })),
+        testSpeaker: () => attempt(() => call(shell, "test_speaker", { speaker: prejoin.get().speaker })),
+        previewCanvas: () => previewWall.canvasFor(0),
+      });
+      closePrejoin = () => {
+        if (!open) return;
+        open = false;
+        unmountPrejoin();
+        stopLevel?.();
+        void attempt(() => call(shell, "stop_preview", {}));
+      };
+      void onPreviewLevel(shell, (level) => prejoin.update((p) => ({ ...p, level }))).then((stop) => {
+        if (open) stopLevel = stop;
+        else stop();
+      });
+      void (async () => {
+        try {
+          const loaded = await loadSettings();
+          if (!open) return;
+          const s = loaded.settings;
+          prejoin.update((p) => ({
+            ...p,
+            devices: loaded.devices,
+            microphone: s.microphone,
+            camera: s.camera,
+            speaker: s.speaker,
+            muted: s.joinMuted,
+            videoOff: s.joinVideoOff,
+          }));
+        } catch (err) {
+          prejoin.update((p) => ({ ...p, previewError: describeError(err) }));
+        }
+        if (open) await startPreview();
+      })();
+    });
+
   const join = async (meetingText: string, displayName: string | null, passcode: string | null) => {
-    // The form that asked shows "Joining…" until the router connection is
+    const choice = await askPrejoin(meetingText);
+    if (choice === null) return null;
+    // The pre-join screen shows "Joining…" until the router connection is
     // up; the meeting screen then draws whatever events arrived meanwhile.
+    // The preview lets go of the camera and microphone first.
+    await attempt(() => call(shell, "stop_preview", {}));
     meeting.set(connectingMeeting());
     wall.clear();
     // Pictures arrive as ArrayBuffers on their own channel, never as JSON.
@@ -82,8 +211,12 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
     });
     const error = await attempt(() => {
       if (video === undefined) throw new Error("joining needs the desktop app");
-      return call(shell, "join_meeting", { request: { meeting: meetingText, displayName, passcode }, video });
+      return call(shell, "join_meeting", {
+        request: { meeting: meetingText, displayName, passcode, muted: choice.muted, videoOff: choice.videoOff },
+        video,
+      });
     });
+    closePrejoin();
     if (error === null) show("meeting");
     return error;
   };
@@ -97,6 +230,10 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
           signIn: (email, password) =>
             attempt(async () => signedInAs(await call(shell, "sign_in", { request: { email, password } }))),
           join: (meetingText, name) => join(meetingText, name, null),
+          signInSso: (slug) => attempt(async () => signedInAs(await call(shell, "sign_in_sso", { slug }))),
+          cancelSignInSso: async () => {
+            await call(shell, "cancel_sign_in_sso", {});
+          },
         });
         break;
       case "home":
@@ -123,13 +260,36 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
             theme = nextTheme(theme);
             applyTheme(theme, document.documentElement, storage);
           },
+          openSettings: () => showSettings(false),
         });
         break;
       case "meeting":
         unmount = mountMeeting(root, meeting, {
           selfControl: (control) => attempt(() => call(shell, "self_control", { control })),
           hostControl: (control) => attempt(() => call(shell, "host_control", { control })),
-          chat: (to, text) => attempt(() => call(shell, "send_chat", { request: { to, text } })),
+          chat: async (to, text) => {
+            // Shown at once as "Sending…"; the router's echo marks it delivered.
+            meeting.update((s) => addPendingChat(s, to, text));
+            const pending = Math.min(...meeting.get().chat.map((c) => c.id));
+            const error = await attempt(() => call(shell, "send_chat", { request: { to, text } }));
+            if (error !== null) meeting.update((s) => dropPendingChat(s, pending));
+            return error;
+          },
+          react: (emoji) => attempt(() => call(shell, "react", { emoji })),
+          share: async (on) => {
+            if (!on) return attempt(() => call(shell, "stop_share", {}));
+            await openSharePicker(root, {
+              sources: () =>
+                call(shell, "share_sources", {}).catch((err: unknown) => {
+                  throw new Error(describeError(err));
+                }),
+              choose: (sourceId) => attempt(() => call(shell, "start_share", { sourceId })),
+            });
+            return null;
+          },
+          openSettings: () => showSettings(true),
+          setLayout: (layout) => meeting.update((s) => setLayout(s, layout)),
+          movePage: (delta) => meeting.update((s) => setPage(s, s.page + delta)),
           leave: () => attempt(() => call(shell, "leave_meeting", {})),
           togglePanel: (panel) => meeting.update((s) => togglePanel(s, panel)),
           videoCanvas: (participant) => wall.canvasFor(participant),
@@ -156,5 +316,5 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
       // Stay on the start screen: signing in shows any problem.
     }
   })();
-  return { screen: () => current, start, home, meeting, ready };
+  return { screen: () => current, start, home, meeting, prejoin, ready };
 }

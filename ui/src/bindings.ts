@@ -147,7 +147,15 @@ displayName: string | null,
 /**
  * The meeting's passcode, if it has one.
  */
-passcode: string | null, };
+passcode: string | null, 
+/**
+ * Join with the microphone muted (no audio is sent until unmuted).
+ */
+muted?: boolean, 
+/**
+ * Join with the camera off (no video is sent until turned on).
+ */
+videoOff?: boolean, };
 
 export type ParticipantRole = "host" | "co_host" | "participant";
 
@@ -211,6 +219,18 @@ export type Encryption = "transport" | "end_to_end";
 
 export type EndKind = "left" | "expelled" | "ended" | "refused" | "error";
 
+export type ConnectionQuality = "good" | "fair" | "poor";
+
+export type AudioLevel = { 
+/**
+ * The participant.
+ */
+id: number, 
+/**
+ * 0.0 (silence) to 1.0 (full scale).
+ */
+level: number, };
+
 export type MeetingUpdate = { "type": "connected", 
 /**
  * `quic` or `tls`.
@@ -271,7 +291,57 @@ text: string,
 /**
  * Our own message, confirmed by the router.
  */
-own: boolean, } | { "type": "waiting_room", 
+own: boolean, 
+/**
+ * Sealed end to end (the router relayed only ciphertext).
+ */
+e2e: boolean, } | { "type": "reaction", 
+/**
+ * Who.
+ */
+from: number, 
+/**
+ * Their name.
+ */
+fromName: string, 
+/**
+ * The emoji, one of the router's allowed set.
+ */
+emoji: string, } | { "type": "status", 
+/**
+ * In E2E meetings, the code everyone compares aloud (same for all
+ * participants in the same epoch); `null` otherwise or before the
+ * group forms.
+ */
+securityCode: string | null, 
+/**
+ * Key epochs seen so far (rotations on join, leave, expel).
+ */
+keyEpochs: number, 
+/**
+ * Round-trip time to the router, when measured.
+ */
+rttMs: number | null, 
+/**
+ * Media packets lost over the last interval, in percent (0–100).
+ */
+lossPercent: number, 
+/**
+ * A summary of the two above for the quality indicator.
+ */
+quality: ConnectionQuality, 
+/**
+ * True while the connection is lost and being re-established.
+ */
+reconnecting: boolean, } | { "type": "levels", 
+/**
+ * Each audible participant's level, 0.0 (silence) to 1.0.
+ */
+levels: Array<AudioLevel>, 
+/**
+ * Who is speaking loudest now, if anyone.
+ */
+activeSpeaker: number | null, } | { "type": "waiting_room", 
 /**
  * The people waiting.
  */
@@ -347,14 +417,115 @@ participant: number | null, } | { "action": "deny",
  */
 participant: number, } | { "action": "end" };
 
+export type DeviceChoice = { 
+/**
+ * What settings store: a device id (`mic:…`, `camera:…`) or a
+ * synthetic choice (`tone`, `pattern`, `none`).
+ */
+id: string, 
+/**
+ * The name to show.
+ */
+name: string, 
+/**
+ * The system's default device of its kind.
+ */
+isDefault: boolean, };
+
+export type MediaDevices = { 
+/**
+ * Audio inputs, then the test tone.
+ */
+microphones: Array<DeviceChoice>, 
+/**
+ * Cameras, then the test pattern.
+ */
+cameras: Array<DeviceChoice>, 
+/**
+ * Audio outputs, then "no sound".
+ */
+speakers: Array<DeviceChoice>, };
+
+export type VideoQuality = "low" | "medium" | "high";
+
+export type AppSettings = { 
+/**
+ * Microphone id, or `null` for the system default.
+ */
+microphone: string | null, 
+/**
+ * Camera id, or `null` for the system default.
+ */
+camera: string | null, 
+/**
+ * Speaker id, or `null` for the system default.
+ */
+speaker: string | null, 
+/**
+ * Noise suppression on the microphone.
+ */
+noiseSuppression: boolean, 
+/**
+ * Echo cancellation on the microphone.
+ */
+echoCancellation: boolean, 
+/**
+ * Automatic gain control on the microphone.
+ */
+autoGain: boolean, 
+/**
+ * How large a camera picture we send.
+ */
+videoQuality: VideoQuality, 
+/**
+ * Join meetings muted.
+ */
+joinMuted: boolean, 
+/**
+ * Join meetings with the camera off.
+ */
+joinVideoOff: boolean, };
+
+export type ShareKind = "screen" | "window";
+
+export type ShareSource = { 
+/**
+ * The id `start_share` takes (`screen:…`, `window:…`).
+ */
+id: string, 
+/**
+ * The name to show.
+ */
+name: string, 
+/**
+ * Screen or window.
+ */
+kind: ShareKind, 
+/**
+ * A small picture (`data:image/png;base64,…`, at most 320 px wide),
+ * when one could be captured.
+ */
+thumbnail: string | null, };
+
+export type PreviewLevel = { 
+/**
+ * The microphone's level, 0.0 (silence) to 1.0 (full scale).
+ */
+level: number, };
+
 /** The Tauri event every `MeetingUpdate` arrives under. */
 export const MEETING_EVENT = "meeting";
+
+/** The Tauri event the preview's `PreviewLevel` arrives under. */
+export const PREVIEW_LEVEL_EVENT = "preview-level";
 
 /** Every command: its `invoke` arguments and what it resolves to. */
 export interface Commands {
   app_info: { args: Record<string, never>; result: AppInfo };
   auth_state: { args: Record<string, never>; result: AuthState };
   sign_in: { args: { request: SignInRequest }; result: AuthState };
+  sign_in_sso: { args: { slug: string }; result: AuthState };
+  cancel_sign_in_sso: { args: Record<string, never>; result: null };
   sign_out: { args: Record<string, never>; result: AuthState };
   list_meetings: { args: Record<string, never>; result: Array<ScheduledMeeting> };
   schedule_meeting: { args: { settings: MeetingSettings }; result: ScheduledMeeting };
@@ -365,4 +536,14 @@ export interface Commands {
   self_control: { args: { control: SelfControl }; result: null };
   host_control: { args: { control: HostControl }; result: null };
   leave_meeting: { args: Record<string, never>; result: null };
+  media_devices: { args: Record<string, never>; result: MediaDevices };
+  get_settings: { args: Record<string, never>; result: AppSettings };
+  save_settings: { args: { settings: AppSettings }; result: AppSettings };
+  start_preview: { args: { camera: string | null; microphone: string | null; video: Channel<ArrayBuffer> }; result: null };
+  stop_preview: { args: Record<string, never>; result: null };
+  test_speaker: { args: { speaker: string | null }; result: null };
+  share_sources: { args: Record<string, never>; result: Array<ShareSource> };
+  start_share: { args: { sourceId: string }; result: null };
+  stop_share: { args: Record<string, never>; result: null };
+  react: { args: { emoji: string }; result: null };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AppInfo } from "./bindings";
-import { call, describeError, type Shell, loadAppInfo } from "./ipc";
+import { PREVIEW_LEVEL_EVENT } from "./bindings";
+import { call, describeError, type Shell, loadAppInfo, onPreviewLevel } from "./ipc";
 
 const info: AppInfo = { name: "Confer", version: "0.1.0", tauriVersion: "2.12.5", os: "linux" };
 
@@ -53,5 +54,31 @@ describe("call", () => {
     const shell = fakeShell(false, () => Promise.resolve(null));
     await expect(call(shell, "leave_meeting", {})).rejects.toMatchObject({ kind: "internal" });
     expect(shell.calls).toEqual([]);
+  });
+});
+
+describe("onPreviewLevel", () => {
+  it("passes levels on, clamped, and reads malformed payloads as silence", async () => {
+    let emit: (payload: unknown) => void = () => {};
+    const events: string[] = [];
+    const shell: Shell = {
+      isTauri: () => true,
+      invoke: () => Promise.reject(new Error("unused")),
+      listen: async <T>(event: string, handler: (payload: T) => void) => {
+        events.push(event);
+        emit = handler as (payload: unknown) => void;
+        return () => {};
+      },
+    };
+    const levels: number[] = [];
+    await onPreviewLevel(shell, (l) => levels.push(l));
+    for (const payload of [{ level: 0.5 }, { level: 7 }, { level: "loud" }, null, { level: Number.NaN }]) emit(payload);
+    expect(events).toEqual([PREVIEW_LEVEL_EVENT]);
+    expect(levels).toEqual([0.5, 1, 0, 0, 0]);
+  });
+
+  it("does nothing in a browser", async () => {
+    const stop = await onPreviewLevel(fakeShell(false, () => Promise.resolve(null)), () => {});
+    expect(typeof stop).toBe("function");
   });
 });

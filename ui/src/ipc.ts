@@ -11,7 +11,7 @@
 import { Channel, invoke as tauriInvoke, isTauri as tauriPresent } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
 import type { AppInfo, Commands, IpcError, MeetingUpdate } from "./bindings";
-import { MEETING_EVENT } from "./bindings";
+import { MEETING_EVENT, PREVIEW_LEVEL_EVENT } from "./bindings";
 
 /** What the start screen knows about the app it runs in. */
 export type AppInfoState =
@@ -65,6 +65,16 @@ export async function onMeetingUpdate(
 ): Promise<() => void> {
   if (!shell.isTauri() || shell.listen === undefined) return () => {};
   return shell.listen<MeetingUpdate>(MEETING_EVENT, handler);
+}
+
+/** Watches the preview microphone's level while the pre-join screen shows
+ * (nothing happens in a browser). A malformed payload reads as silence. */
+export async function onPreviewLevel(shell: Shell, handler: (level: number) => void): Promise<() => void> {
+  if (!shell.isTauri() || shell.listen === undefined) return () => {};
+  return shell.listen<{ level?: unknown }>(PREVIEW_LEVEL_EVENT, (payload) => {
+    const level = typeof payload?.level === "number" && Number.isFinite(payload.level) ? payload.level : 0;
+    handler(Math.min(1, Math.max(0, level)));
+  });
 }
 
 /** Asks the shell for the app's name and version (command `app_info`). */

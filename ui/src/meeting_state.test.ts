@@ -1,6 +1,21 @@
 import { describe, expect, it } from "vitest";
 import type { MeetingUpdate, Participant } from "./bindings";
-import { applyUpdate, connectingMeeting, initials, isHost, MAX_NOTICES, self, togglePanel } from "./meeting_state";
+import {
+  addPendingChat,
+  applyUpdate,
+  connectingMeeting,
+  dropPendingChat,
+  initials,
+  isHost,
+  isSpeaking,
+  MAX_NOTICES,
+  MAX_REACTIONS,
+  pageCount,
+  self,
+  setLayout,
+  setPage,
+  togglePanel,
+} from "./meeting_state";
 
 function person(id: number, name: string, extra: Partial<Participant> = {}): Participant {
   return {
@@ -57,7 +72,7 @@ describe("applyUpdate", () => {
   });
 
   it("counts unread chat only while the chat panel is closed, and drops repeats", () => {
-    const chat: MeetingUpdate = { type: "chat", id: 1, from: 2, fromName: "Bo", to: null, text: "hi", own: false };
+    const chat: Extract<MeetingUpdate, { type: "chat" }> = { type: "chat", id: 1, from: 2, fromName: "Bo", to: null, text: "hi", own: false, e2e: true };
     let s = fold(joined, chat, chat);
     expect(s.chat).toHaveLength(1);
     expect(s.unread).toBe(1);
@@ -79,6 +94,94 @@ describe("applyUpdate", () => {
     s = applyUpdate(s, { type: "ended", kind: "refused", reason: "Not admitted." });
     expect(s.phase).toBe("ended");
     expect(s.ended).toEqual({ kind: "refused", reason: "Not admitted." });
+  });
+});
+
+describe("chat delivery", () => {
+  it("shows our message as sending, then delivered when the router echoes it", () => {
+    let s = addPendingChat(fold(joined), 2, "psst");
+    expect(s.chat).toEqual([expect.objectContaining({ text: "psst", to: 2, own: true, delivery: "sending", e2e: true })]);
+    expect(s.chat[0]?.id).toBeLessThan(0);
+    // Someone else's message with the same text does not confirm ours.
+    s = applyUpdate(s, { type: "chat", id: 7, from: 2, fromName: "Bo", to: 2, text: "psst", own: false, e2e: true });
+    expect(s.chat.map((c) => c.delivery)).toEqual(["sending", "delivered"]);
+    s = applyUpdate(s, { type: "chat", id: 8, from: 1, fromName: "Ada", to: 2, text: "psst", own: true, e2e: true });
+    expect(s.chat.map((c) => [c.id, c.delivery])).toEqual([
+      [8, "delivered"],
+      [7, "delivered"],
+    ]);
+    expect(s.unread).toBe(1);
+  });
+
+  it("drops a pending line whose send failed, and keeps echoes without one", () => {
+    let s = addPendingChat(fold(joined), null, "a");
+    s = addPendingChat(s, null, "b");
+    const ids = s.chat.map((c) => c.id);
+    expect(new Set(ids).size).toBe(2);
+    s = dropPendingChat(s, ids[0] ?? 0);
+    expect(s.chat.map((c) => c.text)).toEqual(["b"]);
+    s = applyUpdate(s, { type: "chat", id: 3, from: 1, fromName: "Ada", to: null, text: "from another device", own: true, e2e: false });
+    expect(s.chat.map((c) => [c.text, c.delivery, c.e2e])).toEqual([
+      ["b", "sending", true],
+      ["from another device", "delivered", false],
+    ]);
+  });
+});
+
+describe("status, levels and reactions", () => {
+  it("keeps the security code and connection quality from status", () => {
+    const s = fold(joined, {
+      type: "status",
+      securityCode: "0421 9930 1877",
+      keyEpochs: 2,
+      rttMs: 40,
+      lossPercent: 1.5,
+      quality: "good",
+      reconnecting: false,
+    });
+    expect(s.securityCode).toBe("0421 9930 1877");
+    expect(s.keyEpochs).toBe(2);
+    expect(s.connection).toEqual({ rttMs: 40, lossPercent: 1.5, quality: "good", reconnecting: false });
+  });
+
+  it("tracks levels and keeps the last active speaker until they leave", () => {
+    let s = fold(joined, { type: "levels", levels: [{ id: 2, level: 0.4 }, { id: 1, level: 0.01 }], activeSpeaker: 2 });
+    expect(isSpeaking(s, 2)).toBe(true);
+    expect(isSpeaking(s, 1)).toBe(false);
+    expect(s.activeSpeaker).toBe(2);
+    s = applyUpdate(s, { type: "levels", levels: [], activeSpeaker: null });
+    expect(isSpeaking(s, 2)).toBe(false);
+    expect(s.activeSpeaker).toBe(2);
+    s = applyUpdate(s, { type: "participant_left", id: 2, reason: "left" });
+    expect(s.activeSpeaker).toBeNull();
+  });
+
+  it("numbers reactions and keeps only the latest", () => {
+    const react = (i: number): MeetingUpdate => ({ type: "reaction", from: 2, fromName: "Bo", emoji: i % 2 ? "👍" : "🎉" });
+    const s = fold(joined, ...Array.from({ length: MAX_REACTIONS + 3 }, (_, i) => react(i)));
+    expect(s.reactions).toHaveLength(MAX_REACTIONS);
+    const keys = s.reactions.map((r) => r.key);
+    expect(keys).toEqual([...keys].sort((a, b) => a - b));
+    expect(new Set(keys).size).toBe(MAX_REACTIONS);
+    expect(s.reactions.at(-1)).toMatchObject({ from: 2, fromName: "Bo" });
+  });
+});
+
+describe("layout and paging", () => {
+  it("pages 25 tiles at a time and clamps the page", () => {
+    const many: MeetingUpdate = { ...joined, participants: Array.from({ length: 60 }, (_, i) => person(i + 1, `P${i + 1}`)) } as MeetingUpdate;
+    let s = fold(many);
+    expect(pageCount(s)).toBe(3);
+    s = setPage(s, 9);
+    expect(s.page).toBe(2);
+    s = setPage(s, -1);
+    expect(s.page).toBe(0);
+    s = setPage(s, 2);
+    for (let id = 60; id > 45; id--) s = applyUpdate(s, { type: "participant_left", id, reason: "left" });
+    expect(pageCount(s)).toBe(2);
+    expect(s.page).toBe(1);
+    expect(setLayout(s, "speaker").layout).toBe("speaker");
+    expect(setLayout(s, "gallery")).toBe(s);
   });
 });
 

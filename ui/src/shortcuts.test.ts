@@ -17,6 +17,8 @@ describe("shortcutFor", () => {
     expect(shortcutFor(key("d", { ctrlKey: true }))).toBe("toggle_mute");
     expect(shortcutFor(key("E", { metaKey: true, inTextField: true }))).toBe("toggle_video");
     expect(shortcutFor(key("l", { ctrlKey: true, shiftKey: true }))).toBe("leave");
+    expect(shortcutFor(key("G", { ctrlKey: true, shiftKey: true }))).toBe("toggle_layout");
+    expect(shortcutFor(key("g", { ctrlKey: true }))).toBeNull();
   });
 
   it("talks on space only outside text fields and not on repeats", () => {

@@ -11,6 +11,7 @@ export type ShortcutAction =
   | "toggle_share"
   | "toggle_hand"
   | "toggle_chat"
+  | "toggle_layout"
   | "leave"
   | "push_to_talk";
 
@@ -21,6 +22,7 @@ export const SHORTCUTS: Record<Exclude<ShortcutAction, "push_to_talk">, string> 
   toggle_share: "Control+Shift+S",
   toggle_hand: "Control+Shift+H",
   toggle_chat: "Control+Shift+C",
+  toggle_layout: "Control+Shift+G",
   leave: "Control+Shift+L",
 };
 
@@ -46,6 +48,7 @@ export function shortcutFor(e: KeyInput): ShortcutAction | null {
     if (e.shiftKey && key === "s") return "toggle_share";
     if (e.shiftKey && key === "h") return "toggle_hand";
     if (e.shiftKey && key === "c") return "toggle_chat";
+    if (e.shiftKey && key === "g") return "toggle_layout";
     if (e.shiftKey && key === "l") return "leave";
     return null;
   }

@@ -64,6 +64,57 @@ pub(crate) enum Command {
     Join(JoinArgs),
     /// List capture devices (microphones, cameras, screens, windows) with their ids.
     Devices,
+    /// This device's identity keys (kept in the OS keyring) and the devices
+    /// registered for your account.
+    Identity {
+        #[command(subcommand)]
+        command: IdentityCommand,
+    },
+    /// End-to-end encrypted messages to people in your organisation.
+    Chat {
+        #[command(subcommand)]
+        command: ChatCommand,
+    },
+}
+
+/// `confer identity ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum IdentityCommand {
+    /// Show this device's id and public keys (creating the identity on first use).
+    Show,
+    /// Register this device's public keys for your account.
+    Register {
+        /// A name to recognise the device by in `confer identity list`.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the devices registered for your account, revoked ones included.
+    List,
+    /// Revoke one of your devices for good: nothing more is encrypted to it.
+    Revoke {
+        /// The device id, as `confer identity list` shows it.
+        device_id: String,
+    },
+}
+
+/// `confer chat ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ChatCommand {
+    /// Send an end-to-end encrypted message to every device of a person
+    /// (and to your own other devices).
+    Send {
+        /// The recipient's email address.
+        #[arg(long, value_name = "EMAIL")]
+        to: String,
+        /// The message.
+        text: String,
+    },
+    /// Fetch, verify and decrypt the messages waiting for this device.
+    Inbox {
+        /// Wait up to this long (polling every second) for at least one message.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        wait: Option<Duration>,
+    },
 }
 
 /// `confer account ...`
@@ -92,11 +143,14 @@ pub(crate) struct AccountCreateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct LoginArgs {
     /// Sign-in email address.
-    #[arg(long)]
-    pub(crate) email: String,
+    #[arg(long, required_unless_present = "sso", conflicts_with_all = ["sso", "no_browser", "timeout"])]
+    pub(crate) email: Option<String>,
     /// Read the password from the first line of standard input.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "sso", conflicts_with = "sso")]
     pub(crate) password_stdin: bool,
+    /// Single sign-on instead of a password (`--sso ORG_SLUG`).
+    #[command(flatten)]
+    pub(crate) sso: crate::commands::login_sso::SsoArgs,
 }
 
 /// `confer meeting ...`
@@ -428,6 +482,39 @@ mod tests {
             ])
             .is_ok()
         );
+    }
+
+    #[test]
+    fn parses_identity_and_chat() {
+        let Command::Chat {
+            command: ChatCommand::Send { to, text },
+        } = parse(&["chat", "send", "--to", "bo@x", "hi there"])
+            .unwrap()
+            .command
+        else {
+            panic!("not chat send")
+        };
+        assert_eq!((to.as_str(), text.as_str()), ("bo@x", "hi there"));
+        assert!(parse(&["chat", "send", "hi"]).is_err());
+        let cli = parse(&["chat", "inbox", "--json", "--wait", "5s"]).unwrap();
+        assert!(cli.json);
+        let Command::Chat {
+            command: ChatCommand::Inbox { wait },
+        } = cli.command
+        else {
+            panic!("not chat inbox")
+        };
+        assert_eq!(wait, Some(Duration::from_secs(5)));
+        assert!(parse(&["chat", "inbox", "--wait", "soon"]).is_err());
+        assert!(matches!(
+            parse(&["identity", "register", "--name", "laptop"])
+                .unwrap()
+                .command,
+            Command::Identity {
+                command: IdentityCommand::Register { name: Some(_) }
+            }
+        ));
+        assert!(parse(&["identity", "revoke"]).is_err());
     }
 
     #[test]

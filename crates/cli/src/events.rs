@@ -103,6 +103,7 @@ impl EventPrinter {
                 to,
                 text,
                 own,
+                e2e,
                 ..
             } => {
                 let kind = if to.is_some() { "private chat" } else { "chat" };
@@ -114,7 +115,14 @@ impl EventPrinter {
                 self.status(
                     "chat",
                     &line,
-                    json!({ "id": id, "from": from.0, "to": to.map(|t| t.0), "text": text, "own": own }),
+                    json!({ "id": id, "from": from.0, "to": to.map(|t| t.0), "text": text, "own": own, "e2e": e2e }),
+                );
+            }
+            Event::Reaction { from, emoji, .. } => {
+                self.status(
+                    "reaction",
+                    &format!("{} reacted {emoji}", self.who(*from)),
+                    json!({ "from": from.0, "emoji": emoji }),
                 );
             }
             Event::RouterError { code, message } => {

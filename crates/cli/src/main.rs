@@ -75,5 +75,10 @@ async fn dispatch(cli: &Cli) -> anyhow::Result<ExitCode> {
         } => commands::meeting::show(cli, &target, *meeting).await,
         Command::Join(args) => commands::join::join(cli, &target, args).await,
         Command::Devices => commands::devices::devices(cli),
+        Command::Identity { command } => commands::identity::run(cli, &target, command).await,
+        Command::Chat { command } => {
+            let own_email = stored.as_ref().and_then(|s| s.email.as_deref());
+            commands::chat::run(cli, &target, own_email, command).await
+        }
     }
 }

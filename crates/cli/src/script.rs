@@ -253,6 +253,13 @@ fn parse_action(name: &str, args: &[String]) -> Result<Action, String> {
         "record" => none(own(ClientMessage::SetRecording { on: true })),
         "stop-recording" => none(own(ClientMessage::SetRecording { on: false })),
         "rename" => own(ClientMessage::Rename { name: text()? }),
+        // The router checks the emoji against its fixed set.
+        "react" => match args {
+            [emoji] => own(ClientMessage::React {
+                emoji: emoji.clone(),
+            }),
+            _ => Err("`react` takes one emoji".into()),
+        },
         "leave" => none(Ok(Action::Leave)),
         "wait-for" => wait_for(args).map(Action::WaitFor),
         "mute" => at(|p| HostAction::Mute {
@@ -369,6 +376,17 @@ fn parse_action(name: &str, args: &[String]) -> Result<Action, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_react_with_one_emoji() {
+        let script = Script::parse("1s react 👍\n").unwrap();
+        assert!(matches!(
+            &script.steps[0].action,
+            Action::Own(ClientMessage::React { emoji }) if emoji == "👍"
+        ));
+        assert!(Script::parse("1s react\n").is_err());
+        assert!(Script::parse("1s react 👍 👏\n").is_err());
+    }
 
     #[test]
     fn parses_the_issue_example() {

@@ -137,6 +137,8 @@ pub(crate) struct ChatLine {
     pub(crate) from: u32,
     pub(crate) to: Option<u32>,
     pub(crate) text: String,
+    /// Sealed end to end (E2E meetings): the router saw only ciphertext.
+    pub(crate) e2e: bool,
 }
 
 /// Media counters.
@@ -241,6 +243,19 @@ impl StatsReport {
                 line
             })
             .collect();
+        // Reactions are not meeting events on the wire, but read as one
+        // here: who, when, what.
+        let reactions = session.reactions().iter().map(|r| {
+            serde_json::json!({
+                "type": "reaction",
+                "by": r.from.0,
+                "at_ms": r.at_ms,
+                "emoji": r.emoji,
+            })
+        });
+        self.events.extend(reactions);
+        self.events
+            .sort_by_key(|line| line.get("at_ms").and_then(serde_json::Value::as_u64));
         self.role = session.role().map(|r| r.as_str());
         let line = |e: &RosterEntry, left: Option<LeaveReason>, role: Role| RosterLine {
             participant_id: e.participant_id.0,
@@ -292,6 +307,7 @@ impl StatsReport {
                 from: c.from.0,
                 to: c.to.map(|t| t.0),
                 text: c.text.clone(),
+                e2e: c.e2e,
             })
             .collect();
         self.chat_sent = session.chat_sent();

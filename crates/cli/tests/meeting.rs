@@ -127,6 +127,11 @@ fn spawn_confer(config_dir: &Path, args: &[&str], stdin: Option<&str>) -> Runnin
         .arg(config_dir)
         .args(args)
         .env_remove("CONFER_CONFIG_DIR")
+        // A keyring service per test "user", apart from the developer's own.
+        .env(
+            "CONFER_KEYRING_SERVICE",
+            format!("confer-test-{}", config_dir.display()),
+        )
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

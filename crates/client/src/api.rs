@@ -7,6 +7,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use confer_e2e::chat::{ChatEnvelope, MessageId};
+use confer_e2e::device::{DeviceId, DevicePublicKeys};
 use confer_wire::ids::{MeetingId, Role};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -227,6 +229,9 @@ pub struct JoinTicket {
     pub expires_at: serde_json::Value,
     /// The router to connect to.
     pub router: RouterAddresses,
+    /// Whether the meeting is end-to-end encrypted (older servers: false).
+    #[serde(default)]
+    pub e2e: bool,
 }
 
 impl fmt::Debug for JoinTicket {
@@ -236,6 +241,124 @@ impl fmt::Debug for JoinTicket {
             .field("role", &self.role)
             .field("expires_at", &self.expires_at)
             .field("router", &self.router)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One of the signed-in user's devices as the server's device directory
+/// records it (`POST`/`GET /api/v1/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// The device's id and public keys.
+    #[serde(flatten)]
+    pub keys: DevicePublicKeys,
+    /// The name given when it was registered (e.g. the host name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// When it was registered, in Unix seconds.
+    pub created_at: u64,
+    /// When it was revoked, in Unix seconds; `None` while it is active.
+    #[serde(default)]
+    pub revoked_at: Option<u64>,
+}
+
+/// A user's active devices, from the organisation's device directory
+/// (`GET /api/v1/directory/devices`).
+///
+/// This is the server's word: each record's id is checked against its keys
+/// before anything is encrypted to it, but which devices belong to whom is
+/// what the directory says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntry {
+    /// The server's id for the user.
+    pub user_id: String,
+    /// The user's email address.
+    pub email: String,
+    /// The user's active devices.
+    pub devices: Vec<DevicePublicKeys>,
+}
+
+/// The server's answer to `POST /api/v1/chat/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ChatStored {
+    /// The message the envelopes belong to.
+    pub message_id: MessageId,
+    /// How many envelopes the server stored.
+    pub stored: usize,
+}
+
+/// One envelope waiting in a device's inbox (`GET /api/v1/chat/inbox`).
+///
+/// The sender's keys and the envelope are kept as JSON and parsed by
+/// [`sender_keys`](Self::sender_keys) and [`envelope`](Self::envelope): one
+/// malformed entry must not make the whole page unreadable, or it could
+/// never be acknowledged and would block the inbox for good.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InboxMessage {
+    /// Its position in the inbox; acknowledge up to it once handled.
+    pub cursor: u64,
+    /// The server's id for the sending user.
+    #[serde(default)]
+    pub sender_user_id: String,
+    /// The sending user's email address.
+    #[serde(default)]
+    pub sender_email: String,
+    /// The sending device's public keys, from the directory.
+    #[serde(default)]
+    pub sender_keys: serde_json::Value,
+    /// The sealed message.
+    #[serde(default)]
+    pub envelope: serde_json::Value,
+    /// When the server stored it, in Unix seconds.
+    #[serde(default)]
+    pub stored_at: u64,
+}
+
+impl InboxMessage {
+    /// The sending device's keys, as the server named them.
+    ///
+    /// # Errors
+    /// When they are not a valid device record.
+    pub fn sender_keys(&self) -> Result<DevicePublicKeys, serde_json::Error> {
+        DevicePublicKeys::deserialize(&self.sender_keys)
+    }
+
+    /// The sealed message.
+    ///
+    /// # Errors
+    /// When it is not a valid chat envelope.
+    pub fn envelope(&self) -> Result<ChatEnvelope, serde_json::Error> {
+        ChatEnvelope::deserialize(&self.envelope)
+    }
+}
+
+/// One page of a device's inbox.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct InboxPage {
+    /// The waiting envelopes, in cursor order.
+    pub messages: Vec<InboxMessage>,
+    /// The cursor to ask for the next page with.
+    pub next_cursor: u64,
+}
+
+/// Body of `POST /api/v1/org/users` (an organisation admin adds a user).
+#[derive(Clone, Serialize)]
+pub struct NewOrgUser {
+    /// The new user's sign-in email address.
+    pub email: String,
+    /// The name shown to other participants.
+    pub display_name: String,
+    /// The password; without one the account is pre-provisioned and cannot
+    /// log in with a password.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for NewOrgUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewOrgUser")
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
             .finish_non_exhaustive()
     }
 }
@@ -374,6 +497,136 @@ impl ApiClient {
         Ok(())
     }
 
+    /// Adds a user to the signed-in admin's organisation
+    /// (`POST /api/v1/org/users`).
+    pub async fn add_org_user(&self, user: &NewOrgUser) -> Result<Account, ApiError> {
+        self.call(Method::POST, "api/v1/org/users", Some(user), true)
+            .await
+    }
+
+    /// Registers this device's public keys for the signed-in user
+    /// (`POST /api/v1/devices`). Registering the same device again is
+    /// harmless and returns the same record.
+    pub async fn register_device(
+        &self,
+        keys: &DevicePublicKeys,
+        name: Option<&str>,
+    ) -> Result<DeviceRecord, ApiError> {
+        #[derive(Serialize)]
+        struct Register<'a> {
+            #[serde(flatten)]
+            keys: &'a DevicePublicKeys,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            name: Option<&'a str>,
+        }
+        self.call(
+            Method::POST,
+            "api/v1/devices",
+            Some(&Register { keys, name }),
+            true,
+        )
+        .await
+    }
+
+    /// The signed-in user's devices, revoked ones included, oldest first
+    /// (`GET /api/v1/devices`).
+    pub async fn list_devices(&self) -> Result<Vec<DeviceRecord>, ApiError> {
+        #[derive(Deserialize)]
+        struct Devices {
+            devices: Vec<DeviceRecord>,
+        }
+        let list: Devices = self
+            .call::<(), _>(Method::GET, "api/v1/devices", None, true)
+            .await?;
+        Ok(list.devices)
+    }
+
+    /// Revokes one of the signed-in user's devices for good
+    /// (`DELETE /api/v1/devices/{device_id}`).
+    pub async fn revoke_device(&self, device_id: DeviceId) -> Result<(), ApiError> {
+        let path = format!("api/v1/devices/{device_id}");
+        self.call::<(), ()>(Method::DELETE, &path, None, true).await
+    }
+
+    /// The active devices of the user with `email` in the signed-in user's
+    /// organisation (`GET /api/v1/directory/devices`); the server answers
+    /// 404 `not_found` for unknown users and users of other organisations.
+    pub async fn directory_devices(&self, email: &str) -> Result<DirectoryEntry, ApiError> {
+        let url = self.endpoint("api/v1/directory/devices", &[("email", email)])?;
+        self.call_url::<(), _>(Method::GET, url, None, true).await
+    }
+
+    /// Posts the envelopes of one message, one per recipient device
+    /// (`POST /api/v1/chat/messages`; 1 to 64, all with the same message id
+    /// and sender).
+    pub async fn send_chat_envelopes(
+        &self,
+        envelopes: &[ChatEnvelope],
+    ) -> Result<ChatStored, ApiError> {
+        #[derive(Serialize)]
+        struct Post<'a> {
+            envelopes: &'a [ChatEnvelope],
+        }
+        self.call(
+            Method::POST,
+            "api/v1/chat/messages",
+            Some(&Post { envelopes }),
+            true,
+        )
+        .await
+    }
+
+    /// One page of the envelopes waiting for `device_id` after `after`
+    /// (`GET /api/v1/chat/inbox`; the server's default page size without
+    /// `limit`).
+    pub async fn chat_inbox(
+        &self,
+        device_id: DeviceId,
+        after: u64,
+        limit: Option<u32>,
+    ) -> Result<InboxPage, ApiError> {
+        let device = device_id.to_string();
+        let after = after.to_string();
+        let limit = limit.map(|l| l.to_string());
+        let mut query = vec![("device_id", device.as_str()), ("after", after.as_str())];
+        if let Some(limit) = &limit {
+            query.push(("limit", limit));
+        }
+        let url = self.endpoint("api/v1/chat/inbox", &query)?;
+        self.call_url::<(), _>(Method::GET, url, None, true).await
+    }
+
+    /// Tells the server the envelopes for `device_id` up to and including
+    /// cursor `up_to` were handled, so it deletes them
+    /// (`POST /api/v1/chat/inbox/ack`).
+    pub async fn ack_chat_inbox(&self, device_id: DeviceId, up_to: u64) -> Result<(), ApiError> {
+        #[derive(Serialize)]
+        struct Ack {
+            device_id: DeviceId,
+            up_to: u64,
+        }
+        self.call::<_, ()>(
+            Method::POST,
+            "api/v1/chat/inbox/ack",
+            Some(&Ack { device_id, up_to }),
+            true,
+        )
+        .await
+    }
+
+    /// The absolute URL of `path` under the base, with `query` appended
+    /// (form-encoded, so emails with `+` survive).
+    fn endpoint(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, ApiError> {
+        let mut url = self.base.join(path).map_err(|e| ApiError::InvalidUrl {
+            url: format!("{}{path}", self.base),
+            reason: e.to_string(),
+        })?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,
@@ -381,10 +634,17 @@ impl ApiClient {
         body: Option<&B>,
         needs_auth: bool,
     ) -> Result<T, ApiError> {
-        let url = self.base.join(path).map_err(|e| ApiError::InvalidUrl {
-            url: format!("{}{path}", self.base),
-            reason: e.to_string(),
-        })?;
+        let url = self.endpoint(path, &[])?;
+        self.call_url(method, url, body, needs_auth).await
+    }
+
+    async fn call_url<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        needs_auth: bool,
+    ) -> Result<T, ApiError> {
         let mut request = self.http.request(method, url.clone());
         match &self.access_token {
             Some(token) => request = request.bearer_auth(token),
@@ -424,6 +684,9 @@ fn decode_response<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<T, DecodeFailure> {
     if status.is_success() {
+        // A 204 has no body: read it as JSON `null`, which is what `()`
+        // deserialises from (and anything else rightly refuses).
+        let body: &[u8] = if body.is_empty() { b"null" } else { body };
         return serde_json::from_slice(body).map_err(|e| DecodeFailure::Body(e.to_string()));
     }
     match serde_json::from_slice::<ErrorBody>(body) {
@@ -509,6 +772,69 @@ mod tests {
         assert!(!c.is_logged_in());
         let c = c.with_access_token("secret");
         assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    #[test]
+    fn an_empty_success_body_is_unit() {
+        decode::<()>(204, "").unwrap();
+        assert!(matches!(
+            decode::<Meeting>(204, ""),
+            Err(ApiError::InvalidResponse { .. })
+        ));
+    }
+
+    #[test]
+    fn decodes_device_records_and_directory_entries() {
+        let keys = r#""device_id":"AAAAAAAAAAAAAAAAAAAAAA","ed25519":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","x25519":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA""#;
+        let r: DeviceRecord = decode(
+            200,
+            &format!(r#"{{{keys},"name":"laptop","created_at":1700000000,"revoked_at":null}}"#),
+        )
+        .unwrap();
+        assert_eq!(r.name.as_deref(), Some("laptop"));
+        assert_eq!(r.revoked_at, None);
+        assert_eq!(r.keys.device_id.to_string(), "AAAAAAAAAAAAAAAAAAAAAA");
+        let d: DirectoryEntry = decode(
+            200,
+            &format!(r#"{{"user_id":"u1","email":"bo@x","devices":[{{{keys}}}]}}"#),
+        )
+        .unwrap();
+        assert_eq!(d.devices.len(), 1);
+        // A bad key in a record is a bad response, not a panic.
+        let e = decode::<DirectoryEntry>(
+            200,
+            r#"{"user_id":"u1","email":"bo@x","devices":[{"device_id":"short","ed25519":"","x25519":""}]}"#,
+        )
+        .unwrap_err();
+        assert!(matches!(e, ApiError::InvalidResponse { .. }));
+    }
+
+    #[test]
+    fn one_malformed_inbox_entry_does_not_spoil_the_page() {
+        let page: InboxPage = decode(
+            200,
+            r#"{"messages":[{"cursor":7,"sender_user_id":"u","sender_email":"a@x",
+                "sender_keys":{"nonsense":1},"envelope":"garbage","stored_at":1}],"next_cursor":7}"#,
+        )
+        .unwrap();
+        assert_eq!(page.messages[0].cursor, 7);
+        assert!(page.messages[0].envelope().is_err());
+        assert!(page.messages[0].sender_keys().is_err());
+    }
+
+    #[test]
+    fn query_values_are_form_encoded() {
+        let c = ApiClient::new("https://127.0.0.1:8443/confer", None).unwrap();
+        let url = c
+            .endpoint(
+                "api/v1/directory/devices",
+                &[("email", "bo+chat@x.example")],
+            )
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://127.0.0.1:8443/confer/api/v1/directory/devices?email=bo%2Bchat%40x.example"
+        );
     }
 
     #[tokio::test]

@@ -225,3 +225,121 @@ fn bad_input_is_an_error_not_a_panic() -> TestResult {
     ));
     Ok(())
 }
+
+#[test]
+fn chat_sealed_by_one_member_opens_at_the_other_two() -> TestResult {
+    let ([mut alice, mut bob, mut carol], _devices) = three_members()?;
+    let sealed = bob.seal_chat(b"hello, sealed")?;
+    // Nothing of the text shows in the ciphertext the router relays.
+    assert!(!sealed.windows(6).any(|w| w == b"sealed"));
+    for receiver in [&mut alice, &mut carol] {
+        assert_eq!(
+            receiver.process_message(&sealed)?,
+            GroupEvent::Application {
+                sender_index: bob.own_index(),
+                plaintext: b"hello, sealed".to_vec(),
+            }
+        );
+    }
+    // Replies the other way round, in the same epoch.
+    let reply = carol.seal_chat(b"hi bob")?;
+    assert!(matches!(
+        bob.process_message(&reply)?,
+        GroupEvent::Application { sender_index, .. } if sender_index == carol.own_index()
+    ));
+    // A replayed message does not open twice (its generation's key is gone).
+    assert!(matches!(
+        alice.process_message(&sealed),
+        Err(MlsError::Rejected { .. })
+    ));
+    // The sender cannot open its own message: it keeps its own copy.
+    assert!(bob.process_message(&sealed).is_err());
+    Ok(())
+}
+
+#[test]
+fn a_removed_member_cannot_open_chat_sent_after_its_removal() -> TestResult {
+    let ([mut alice, mut bob, mut carol], _devices) = three_members()?;
+    // Carol, before hearing of her removal, keeps her epoch-1 state.
+    let commit = alice.remove_members(&[carol.own_index()])?;
+    bob.process_message(&commit)?;
+    let sealed = alice.seal_chat(b"after carol left")?;
+    assert!(matches!(
+        bob.process_message(&sealed)?,
+        GroupEvent::Application { ref plaintext, .. } if plaintext == b"after carol left"
+    ));
+    // Still in epoch 1, she has no secret of epoch 2.
+    assert!(matches!(
+        carol.process_message(&sealed),
+        Err(MlsError::Rejected { .. })
+    ));
+    // Once she applies the removal she is locked out altogether.
+    assert_eq!(carol.process_message(&commit)?, GroupEvent::Removed);
+    assert!(matches!(
+        carol.process_message(&sealed),
+        Err(MlsError::Removed)
+    ));
+    assert!(matches!(
+        carol.seal_chat(b"still here?"),
+        Err(MlsError::Removed)
+    ));
+    Ok(())
+}
+
+#[test]
+fn a_tampered_chat_ciphertext_fails_to_open() -> TestResult {
+    let ([mut alice, mut bob, _carol], _devices) = three_members()?;
+    let sealed = alice.seal_chat(b"do not touch")?;
+    // Flip one bit in each of the last bytes (the AEAD ciphertext and tag).
+    for back in 1..=8 {
+        let mut tampered = sealed.clone();
+        let at = tampered.len() - back;
+        tampered[at] ^= 0x01;
+        assert!(bob.process_message(&tampered).is_err(), "byte -{back}");
+    }
+    // Cut short: malformed, not a panic.
+    assert!(bob.process_message(&sealed[..sealed.len() / 2]).is_err());
+    // The untouched message still opens.
+    assert!(matches!(
+        bob.process_message(&sealed)?,
+        GroupEvent::Application { ref plaintext, .. } if plaintext == b"do not touch"
+    ));
+    Ok(())
+}
+
+#[test]
+fn chat_sealed_just_before_a_commit_still_opens_after_it() -> TestResult {
+    let ([mut alice, mut bob, mut carol], _devices) = three_members()?;
+    let sealed = bob.seal_chat(b"racing a commit")?;
+    let (dave, dave_record) = joiner(&DeviceIdentity::generate()?)?;
+    let added = alice.add_members(&[(dave.key_package(), &dave_record)])?;
+    carol.process_message(&added.commit)?;
+    // Alice and Carol are in epoch 2; Bob's epoch-1 message still opens.
+    for receiver in [&mut alice, &mut carol] {
+        assert!(matches!(
+            receiver.process_message(&sealed)?,
+            GroupEvent::Application { ref plaintext, .. } if plaintext == b"racing a commit"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn open_chat_refuses_a_commit_without_applying_it() -> TestResult {
+    let ([mut alice, mut bob, carol], _devices) = three_members()?;
+    let commit = alice.remove_members(&[carol.own_index()])?;
+    assert!(matches!(
+        bob.open_chat(&commit),
+        Err(MlsError::Rejected { .. })
+    ));
+    // Bob's group did not move: the commit still applies in order.
+    assert_eq!(bob.epoch(), 1);
+    assert_eq!(
+        bob.process_message(&commit)?,
+        GroupEvent::NewEpoch { epoch: 2 }
+    );
+    let sealed = alice.seal_chat(b"ok")?;
+    assert_eq!(bob.open_chat(&sealed)?, (alice.own_index(), b"ok".to_vec()));
+    assert!(bob.open_chat(b"junk").is_err());
+    Ok(())
+}

@@ -205,6 +205,8 @@ pub(crate) fn sentence(e: &NewAuditEvent) -> String {
         "user.deleted" => format!("deleted user {label}"),
         "domain.added" => format!("made {label} a managed domain"),
         "domain.removed" => format!("stopped managing domain {label}"),
+        "device.registered" => format!("registered device '{label}'"),
+        "device.revoked" => format!("revoked device '{label}'"),
         "meeting.started" => format!("started meeting {label}"),
         "meeting.ended" => match detail("reason").as_str() {
             "empty" => "ended (everyone left)".to_owned(),

@@ -18,6 +18,20 @@ pub use crate::media_control::Subscription;
 /// Longest chat message accepted, in bytes of UTF-8.
 pub const MAX_CHAT_LEN: usize = 4096;
 
+/// Longest sealed chat ciphertext accepted, in bytes after base64url
+/// decoding: an MLS application message holding a [`MAX_CHAT_LEN`] message
+/// is far smaller; the cap only bounds what the router relays.
+pub const MAX_SEALED_CHAT_LEN: usize = 96 * 1024;
+
+/// The reactions the router relays; anything else is refused
+/// ([`ErrorCode::InvalidReaction`]). A fixed set keeps a reaction a
+/// gesture, not a second chat channel.
+pub const REACTIONS: [&str; 7] = ["👍", "👏", "😂", "😮", "❤️", "🎉", "✋"];
+
+/// Shortest time between two reactions of one participant, in
+/// milliseconds; faster ones are refused ([`ErrorCode::RateLimited`]).
+pub const REACTION_INTERVAL_MS: u64 = 500;
+
 /// What a client may say to the router.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -41,6 +55,21 @@ pub enum ClientMessage {
         to: Option<ParticipantId>,
         /// The message, at most [`MAX_CHAT_LEN`] bytes.
         text: String,
+    },
+    /// E2E meetings: a chat message sealed by the sender as an MLS
+    /// application message, to everyone or to one participant. The router
+    /// applies the same rules as to `chat` but never reads the ciphertext.
+    SealedChat {
+        /// The one recipient, or `None` for everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<ParticipantId>,
+        /// The MLS message, at most [`MAX_SEALED_CHAT_LEN`] bytes.
+        ciphertext: crate::keys::KeyBytes,
+    },
+    /// A reaction (one of [`REACTIONS`]) for everyone to see.
+    React {
+        /// The emoji.
+        emoji: String,
     },
     /// Keep-alive; the router answers with [`ServerMessage::Pong`].
     Ping {
@@ -142,6 +171,25 @@ pub enum ServerMessage {
         to: Option<ParticipantId>,
         /// The message.
         text: String,
+    },
+    /// A sealed chat message relayed by the router (E2E meetings).
+    SealedChat {
+        /// Per-meeting message number, shared with `chat`, increasing.
+        id: u64,
+        /// Sender.
+        from: ParticipantId,
+        /// The one recipient, or `None` when sent to everyone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<ParticipantId>,
+        /// The MLS message, as the sender sent it.
+        ciphertext: crate::keys::KeyBytes,
+    },
+    /// Someone reacted; sent to everyone, the sender included.
+    Reaction {
+        /// Who reacted.
+        from: ParticipantId,
+        /// One of [`REACTIONS`].
+        emoji: String,
     },
     /// Answer to [`ClientMessage::Ping`].
     Pong {
@@ -293,6 +341,11 @@ pub enum ErrorCode {
     Expelled,
     /// A display name that is empty or longer than [`crate::host::MAX_NAME_LEN`].
     InvalidName,
+    /// A reaction that is not one of [`REACTIONS`].
+    InvalidReaction,
+    /// Too many requests of this kind too quickly (reactions: one per
+    /// [`REACTION_INTERVAL_MS`]); the message was dropped.
+    RateLimited,
     /// The router failed; not the client's fault.
     Internal,
 }
@@ -403,6 +456,66 @@ mod tests {
         ];
         for m in msgs {
             assert_eq!(ServerMessage::decode(&m.encode()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn sealed_chat_and_reactions_have_the_documented_json() {
+        let up = ClientMessage::SealedChat {
+            to: Some(ParticipantId(3)),
+            ciphertext: crate::keys::KeyBytes(vec![0xfb, 0xff, 0x01]),
+        };
+        let json = String::from_utf8(up.encode()).unwrap();
+        assert_eq!(json, r#"{"type":"sealed_chat","to":3,"ciphertext":"-_8B"}"#);
+        assert_eq!(ClientMessage::decode(json.as_bytes()).unwrap(), up);
+        let down = ServerMessage::SealedChat {
+            id: 7,
+            from: ParticipantId(2),
+            to: None,
+            ciphertext: crate::keys::KeyBytes(vec![1]),
+        };
+        let json = String::from_utf8(down.encode()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"sealed_chat","id":7,"from":2,"ciphertext":"AQ"}"#
+        );
+        assert_eq!(ServerMessage::decode(json.as_bytes()).unwrap(), down);
+
+        let react = ClientMessage::React {
+            emoji: "👍".into()
+        };
+        let json = String::from_utf8(react.encode()).unwrap();
+        assert_eq!(json, r#"{"type":"react","emoji":"👍"}"#);
+        assert_eq!(ClientMessage::decode(json.as_bytes()).unwrap(), react);
+        let reaction = ServerMessage::Reaction {
+            from: ParticipantId(4),
+            emoji: "🎉".into(),
+        };
+        let json = String::from_utf8(reaction.encode()).unwrap();
+        assert_eq!(json, r#"{"type":"reaction","from":4,"emoji":"🎉"}"#);
+        assert_eq!(ServerMessage::decode(json.as_bytes()).unwrap(), reaction);
+        let code = ServerMessage::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow down".into(),
+            fatal: false,
+        };
+        assert!(
+            String::from_utf8(code.encode())
+                .unwrap()
+                .contains(r#""rate_limited""#)
+        );
+    }
+
+    #[test]
+    fn sealed_chat_needs_base64url_ciphertext() {
+        for bad in [
+            &br#"{"type":"sealed_chat"}"#[..],
+            br#"{"type":"sealed_chat","ciphertext":"+/8B"}"#,
+            br#"{"type":"sealed_chat","ciphertext":7}"#,
+            br#"{"type":"sealed_chat","text":"hi"}"#,
+            br#"{"type":"react"}"#,
+        ] {
+            assert!(ClientMessage::decode(bad).is_err(), "{bad:?}");
         }
     }
 

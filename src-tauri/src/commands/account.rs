@@ -1,9 +1,16 @@
-//! Signing in and out. The token goes to the OS keyring so the next start
-//! is signed in; the password is never kept.
+//! Signing in and out, with a password or the organisation's single
+//! sign-on (system browser + loopback redirect, `confer_client::sso`). The
+//! token goes to the OS keyring so the next start is signed in; the
+//! password is never kept. After a sign-in, this device's public keys are
+//! registered with the server (best effort).
 
 use std::time::Duration;
 
+use confer_client::api::{ApiClient, ApiError};
+use confer_client::device_keys::DeviceKeyStore;
+use confer_client::sso::{self, SsoError, SsoSignIn};
 use tauri::State;
+use tokio::sync::{Mutex, oneshot};
 
 use crate::credentials::{self, StoredSession};
 use crate::error::Error;
@@ -99,21 +106,115 @@ pub(crate) async fn sign_in(
         ));
     }
     let login = state.api().await?.login(&email, &request.password).await?;
+    signed_in(&state, email, login.access_token).await
+}
+
+/// Keeps a fresh sign-in's token in the keyring (or memory), registers
+/// this device, and says who is signed in.
+async fn signed_in(state: &AppState, email: String, token: String) -> Result<AuthState, Error> {
     let stored = StoredSession {
         email: email.clone(),
-        token: login.access_token.clone(),
+        token: token.clone(),
     };
     let server = state.settings.server_url.clone();
     let kept = keyring_call(move || credentials::store(&server, &stored)).await;
     *state.auth.lock().await = Some(SignedIn {
         email,
-        token: login.access_token,
+        token,
         // Without a keyring the token lives in memory only: signed in until
         // the app closes, never written to a file.
         remembered: kept.is_ok(),
     });
     *state.restored.lock().await = true;
-    Ok(auth_view(&state).await)
+    if let Ok(api) = state.api().await {
+        register_this_device(api).await;
+    }
+    Ok(auth_view(state).await)
+}
+
+/// Best effort: loads (or on first use creates) this device's identity in
+/// the OS keyring and registers its public keys for the signed-in account,
+/// so others can add it to E2E meetings and chats. A missing keyring or a
+/// server that refuses is logged, never a failed sign-in; joining an E2E
+/// meeting registers again.
+async fn register_this_device(api: ApiClient) {
+    // Keyring calls block (D-Bus); DeviceKeyStore bounds them.
+    let identity =
+        tokio::task::spawn_blocking(|| DeviceKeyStore::from_env().load_or_create()).await;
+    let identity = match identity {
+        Ok(Ok(identity)) => identity,
+        Ok(Err(e)) => {
+            eprintln!("confer-desktop: this device is not registered: {e}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("confer-desktop: this device is not registered: {e}");
+            return;
+        }
+    };
+    let name = format!("Confer desktop ({})", std::env::consts::OS);
+    if let Err(e) = api
+        .register_device(identity.public_keys(), Some(&name))
+        .await
+    {
+        eprintln!("confer-desktop: this device is not registered: {e}");
+    }
+}
+
+/// The single sign-on in progress, if any: sending on it (or dropping it)
+/// cancels the wait for the browser. Managed by Tauri beside [`AppState`].
+#[derive(Default)]
+pub(crate) struct PendingSso(Mutex<Option<oneshot::Sender<()>>>);
+
+/// Signs in through the organisation's single sign-on: opens the system
+/// browser at the server's start page for `slug` and waits (up to five
+/// minutes, or until [`cancel_sign_in_sso`]) for it to come back to a
+/// loopback port. The token is kept like a password sign-in's.
+#[tauri::command]
+pub(crate) async fn sign_in_sso(
+    state: State<'_, AppState>,
+    pending: State<'_, PendingSso>,
+    slug: String,
+) -> Result<AuthState, Error> {
+    let slug = slug.trim().to_ascii_lowercase();
+    let ca = state.settings.ca_pem()?;
+    let sign_in = SsoSignIn::start(&state.settings.server_url, ca.as_deref(), &slug)
+        .await
+        .map_err(sso_error)?;
+    sso::open_in_browser(sign_in.start_url()).map_err(sso_error)?;
+    let (cancel, cancelled) = oneshot::channel();
+    // A newer sign-in replaces (and so cancels) an older one.
+    *pending.0.lock().await = Some(cancel);
+    let login = tokio::select! {
+        login = sign_in.finish(sso::DEFAULT_TIMEOUT) => login.map_err(sso_error)?,
+        _ = cancelled => return Err(Error::InvalidInput("sign-in cancelled".into())),
+    };
+    // The token answer names the account, not its email: ask.
+    let me = state.web_with(&login.access_token)?.me().await?;
+    signed_in(&state, me.email, login.access_token).await
+}
+
+/// Stops waiting for the browser in a [`sign_in_sso`] in progress.
+#[tauri::command]
+pub(crate) async fn cancel_sign_in_sso(pending: State<'_, PendingSso>) -> Result<(), Error> {
+    if let Some(cancel) = pending.0.lock().await.take() {
+        let _ = cancel.send(());
+    }
+    Ok(())
+}
+
+/// Single sign-on failures in the app's error kinds.
+fn sso_error(e: SsoError) -> Error {
+    match e {
+        SsoError::Api(e) => Error::Api(e),
+        // The identity provider or server said no: shown like any refusal.
+        SsoError::Refused { error, description } => Error::Api(ApiError::Server {
+            status: 403,
+            code: error,
+            message: format!("your organisation's sign-in refused: {description}"),
+        }),
+        other => Error::InvalidInput(other.to_string()),
+    }
 }
 
 /// Signs out and forgets the token kept in the keyring.
@@ -123,4 +224,27 @@ pub(crate) async fn sign_out(state: State<'_, AppState>) -> Result<AuthState, Er
     let server = state.settings.server_url.clone();
     keyring_call(move || credentials::forget(&server)).await?;
     Ok(auth_view(&state).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn sso_failures_keep_their_meaning_for_the_ui() {
+        let refused = sso_error(SsoError::Refused {
+            error: "no_matching_organisation".into(),
+            description: "no organisation matches this account".into(),
+        });
+        assert_eq!(refused.kind(), ErrorKind::Refused);
+        assert!(refused.to_string().contains("no organisation matches"));
+        let late = sso_error(SsoError::TimedOut(sso::DEFAULT_TIMEOUT));
+        assert_eq!(late.kind(), ErrorKind::InvalidInput);
+        assert!(late.to_string().contains("300 s"), "{late}");
+        let bad = sso_error(SsoError::InvalidSlug("a/b".into()));
+        assert_eq!(bad.kind(), ErrorKind::InvalidInput);
+        let unreachable = sso_error(SsoError::Api(ApiError::NotLoggedIn));
+        assert_eq!(unreachable.kind(), ErrorKind::NotSignedIn);
+    }
 }

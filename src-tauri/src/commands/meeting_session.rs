@@ -1,11 +1,28 @@
-//! Joining a meeting and everything done inside one: chat, self controls,
-//! host controls, leaving. The session runs in a task of its own; what
-//! happens in it reaches the UI as `meeting` events.
+//! Joining a meeting and everything done inside one: our media, chat,
+//! self controls, host controls, reactions, leaving. The meeting runs in a
+//! task of its own ([`run_meeting`]); what happens in it reaches the UI as
+//! `meeting` events, decoded and self-view pictures on the video channel.
+//!
+//! The task outlives one connection: when the connection to the router
+//! drops unexpectedly it fetches a fresh join token and rejoins with
+//! backoff (see `reconnect.rs`), starting our media again from
+//! [`LocalMedia`].
 
-use confer_client::api::JoinTokenRequest;
-use confer_client::driver::{self, Command, ConnectOptions, MediaSetup};
-use confer_client::media::{ChannelSink, MediaConfig, MediaEngine};
-use confer_client::session::{Session, SessionConfig};
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Instant;
+
+use confer_client::api::{ApiClient, JoinTokenRequest};
+use confer_client::device_keys::DeviceKeyStore;
+use confer_client::driver::{
+    self, Command, ConnectOptions, LiveReport, MediaSetup, RouterConnection,
+};
+use confer_client::media::playout::SpeakerSink;
+use confer_client::media::{
+    CaptureTrack, DecodedVideo, MediaConfig, MediaEngine, MediaOutput, MediaSink, VideoKind,
+};
+use confer_client::session::{EndReason, Event, Session, SessionConfig};
+use confer_media::processing::ProcessingConfig;
+use confer_media::source::Frame;
 use confer_wire::control::ClientMessage;
 use confer_wire::host::{HostAction, ShareState};
 use confer_wire::ids::{MeetingId, ParticipantId};
@@ -13,20 +30,28 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use tokio::sync::mpsc;
 
+use crate::app_settings::{self, NO_SPEAKER};
 use crate::error::Error;
 use crate::meeting_events::Translator;
 use crate::meeting_link::{MeetingRef, parse_meeting_ref};
 use crate::models::{
-    ChatRequest, Encryption, HostControl, JoinRequest, MEETING_EVENT, MeetingUpdate, SelfControl,
+    AppSettings, AudioLevel, ChatRequest, Encryption, EndKind, HostControl, JoinRequest,
+    MEETING_EVENT, MeetingUpdate, SelfControl, end_words,
 };
-use crate::state::{AppState, MeetingHandle};
+use crate::reconnect::{self, Backoff};
+use crate::state::{AppState, LocalMedia, MeetingHandle};
+use crate::status::{self, Levels, LossMeter};
 
 /// Longest chat message, in bytes (the protocol's limit).
 const MAX_CHAT_BYTES: usize = confer_wire::control::MAX_CHAT_LEN;
 
 /// Joins a meeting by id or invitation link. Returns once connected to the
 /// router; admission, the roster and everything after arrive as events, and
-/// decoded camera pictures as raw bytes on `video` (see `video.rs`).
+/// decoded camera pictures (ours too, under our own id) as raw bytes on
+/// `video` (see `video.rs`). We send the microphone and camera the settings
+/// name (or the test tone and pattern where there is none, with a notice),
+/// starting muted or with video off when `request` says so, and play
+/// everyone's audio on the speaker.
 #[tauri::command]
 pub(crate) async fn join_meeting<R: Runtime>(
     app: AppHandle<R>,
@@ -55,57 +80,564 @@ pub(crate) async fn join_meeting<R: Runtime>(
     let ca_pem = state.settings.ca_pem()?.ok_or_else(|| {
         Error::Settings("no CA certificate configured (set CONFER_CA_FILE)".into())
     })?;
-    let ticket = api
-        .join_token(
-            MeetingId(meeting_id),
-            &JoinTokenRequest {
-                display_name,
-                passcode: request.passcode.filter(|p| !p.is_empty()),
-            },
-        )
-        .await?;
-    // Only the host's organisation can read the meeting's settings; anyone
-    // else is told what the connection itself guarantees.
-    let encryption = match state.web().await {
-        Ok(web) => match web.get(meeting_id).await {
-            Ok(m) if m.e2e => Encryption::EndToEnd,
-            _ => Encryption::Transport,
-        },
-        Err(_) => Encryption::Transport,
+    let token_request = JoinTokenRequest {
+        display_name,
+        passcode: request.passcode.filter(|p| !p.is_empty()),
     };
-    let connection = driver::connect(&ticket.router, &ConnectOptions::new(ca_pem)).await?;
+    let ticket = api
+        .join_token(MeetingId(meeting_id), &token_request)
+        .await?;
+    // The server says how the meeting is protected, to guests too.
+    let encryption = if ticket.e2e {
+        Encryption::EndToEnd
+    } else {
+        Encryption::Transport
+    };
+    let settings = super::devices::load_settings(&app);
+    let (local, notices) = choose_local_media(&settings, request.muted, request.video_off).await;
+    let connection = driver::connect(&ticket.router, &ConnectOptions::new(ca_pem.clone())).await?;
     let _ = app.emit(
         MEETING_EVENT,
         MeetingUpdate::Connected {
             transport: connection.transport().as_str().into(),
         },
     );
-    let config = SessionConfig::new(MeetingId(meeting_id), ticket.token);
-    let session = Session::new(config, tokio::time::Instant::now().into_std());
+    for text in notices {
+        let _ = app.emit(MEETING_EVENT, MeetingUpdate::Notice { text });
+    }
     let (commands, command_rx) = mpsc::channel(64);
-    let (event_tx, mut events) = mpsc::unbounded_channel();
-    // Receive-only media for now: no capture sources, decoded pictures to
-    // the UI. The sink drops pictures when the forwarder falls behind.
+    // Decoded pictures to the UI; the sink drops them when the forwarder
+    // falls behind.
     let (media_tx, media_rx) = mpsc::channel(crate::video::QUEUE);
-    let media = MediaSetup {
-        engine: MediaEngine::new(MediaConfig::default()),
-        sources: Vec::new(),
-        sink: Some(Box::new(ChannelSink(media_tx))),
-    };
-    tauri::async_runtime::spawn(driver::run_with_media(
-        connection, session, command_rx, event_tx, media,
-    ));
     tauri::async_runtime::spawn(crate::video::forward(media_rx, video));
-    tauri::async_runtime::spawn(async move {
-        let mut translator = Translator::new(encryption);
-        while let Some(event) = events.recv().await {
-            for update in translator.handle_event(event) {
-                let _ = app.emit(MEETING_EVENT, update);
+    let local = Arc::new(SyncMutex::new(local));
+    let meeting = Meeting {
+        app,
+        api,
+        meeting_id: MeetingId(meeting_id),
+        token_request,
+        ca_pem,
+        encryption,
+        settings,
+        local: local.clone(),
+        media_tx,
+    };
+    tauri::async_runtime::spawn(run_meeting(meeting, connection, ticket.token, command_rx));
+    *slot = Some(MeetingHandle { commands, local });
+    Ok(())
+}
+
+/// Picks what we send from the settings and the devices present: a named
+/// device as it is, the system default as the first one listed, and the
+/// test tone or pattern when there is none (each fallback with a notice).
+async fn choose_local_media(
+    settings: &AppSettings,
+    muted: bool,
+    video_off: bool,
+) -> (LocalMedia, Vec<String>) {
+    let devices = super::devices::capture_devices().await;
+    let first = |prefix: &str| {
+        devices
+            .iter()
+            .find(|d| d.id.starts_with(prefix))
+            .map(|d| d.id.clone())
+    };
+    let mut notices = Vec::new();
+    // `mic:default` is the system's default input (the first listed may
+    // be an ALSA plugin such as JACK that does not capture).
+    let any_mic = first("mic:").map(|_| app_settings::DEFAULT_MIC.to_owned());
+    let microphone =
+        app_settings::microphone_spec(settings.microphone.as_deref(), any_mic.as_deref())
+            .unwrap_or_else(|| {
+                notices.push("No microphone found: sending a test tone instead.".to_owned());
+                app_settings::tone_spec()
+            });
+    let camera = app_settings::camera_spec(
+        settings.camera.as_deref(),
+        first("camera:").as_deref(),
+        settings.video_quality,
+    )
+    .unwrap_or_else(|| {
+        notices.push("No camera found: sending a test pattern instead.".to_owned());
+        app_settings::pattern_spec(settings.video_quality)
+    });
+    let local = LocalMedia {
+        microphone: Some(microphone),
+        camera: Some(camera),
+        muted,
+        video_off,
+        share: None,
+    };
+    (local, notices)
+}
+
+/// Everything a meeting task needs to (re)join and run a session.
+struct Meeting<R: Runtime> {
+    app: AppHandle<R>,
+    api: ApiClient,
+    meeting_id: MeetingId,
+    token_request: JoinTokenRequest,
+    ca_pem: Vec<u8>,
+    encryption: Encryption,
+    settings: AppSettings,
+    local: Arc<SyncMutex<LocalMedia>>,
+    media_tx: mpsc::Sender<MediaOutput>,
+}
+
+impl<R: Runtime> Meeting<R> {
+    fn emit(&self, update: MeetingUpdate) {
+        let _ = self.app.emit(MEETING_EVENT, update);
+    }
+
+    fn local(&self) -> LocalMedia {
+        self.local.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Starts a session over `connection` with our media.
+    async fn start(
+        &self,
+        connection: RouterConnection,
+        token: String,
+        notify_keyring: bool,
+    ) -> Running {
+        let config = SessionConfig::new(self.meeting_id, token);
+        let mut session = Session::new(config, tokio::time::Instant::now().into_std());
+        if self.encryption == Encryption::EndToEnd {
+            // Keyring calls block (D-Bus); DeviceKeyStore bounds them.
+            let loaded =
+                tokio::task::spawn_blocking(|| DeviceKeyStore::from_env().load_or_create()).await;
+            match loaded {
+                Ok(Ok(identity)) => session.set_device_identity(identity),
+                Ok(Err(e)) if notify_keyring => self.emit(MeetingUpdate::Notice {
+                    text: format!(
+                        "This device's encryption identity could not be kept ({e}); a temporary one is used for this meeting."
+                    ),
+                }),
+                _ => {}
             }
         }
-    });
-    *slot = Some(MeetingHandle { commands });
-    Ok(())
+        let local = self.local();
+        let (commands, command_rx) = mpsc::channel(64);
+        let (event_tx, events) = mpsc::unbounded_channel();
+        let (note_tx, notes) = mpsc::unbounded_channel();
+        let speaker = match self.settings.speaker.as_deref() {
+            Some(NO_SPEAKER) => None,
+            _ => match SpeakerSink::open() {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    if notify_keyring {
+                        self.emit(MeetingUpdate::Notice {
+                            text: format!("No speaker to play the meeting on ({e}); you will not hear the others."),
+                        });
+                    }
+                    None
+                }
+            },
+        };
+        let processing = processing_for(&self.settings, &local, speaker.is_some());
+        let sink = AppSink {
+            video: self.media_tx.clone(),
+            speaker,
+            notes: note_tx,
+            commands: commands.downgrade(),
+            local: self.local.clone(),
+            levels: Levels::default(),
+            last_levels: Instant::now(),
+            loss: LossMeter::default(),
+            source_errors: 0,
+            quality: self.settings.video_quality,
+        };
+        let media = MediaSetup {
+            engine: MediaEngine::new(MediaConfig {
+                processing,
+                ..MediaConfig::default()
+            }),
+            sources: local.sources(),
+            sink: Some(Box::new(sink)),
+        };
+        tauri::async_runtime::spawn(driver::run_with_media(
+            connection, session, command_rx, event_tx, media,
+        ));
+        Running {
+            commands,
+            events,
+            notes,
+        }
+    }
+
+    /// After a drop: waits, fetches a fresh token, reconnects; `None` when
+    /// the user left meanwhile or it kept failing past the limit (the
+    /// `ended` update is sent then).
+    async fn reconnect(
+        &self,
+        ui: &mut mpsc::Receiver<Command>,
+        mut last_error: String,
+    ) -> Option<(RouterConnection, String)> {
+        let mut backoff = Backoff::new(Instant::now());
+        loop {
+            let Some(delay) = backoff.next_delay(Instant::now()) else {
+                self.emit(MeetingUpdate::Ended {
+                    kind: EndKind::Error,
+                    reason: reconnect::gave_up_words(&last_error),
+                });
+                return None;
+            };
+            let wait = tokio::time::sleep(delay);
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    () = &mut wait => break,
+                    command = ui.recv() => match command {
+                        None | Some(Command::Leave) => {
+                            let (kind, reason) = end_words(&EndReason::Left);
+                            self.emit(MeetingUpdate::Ended { kind, reason });
+                            return None;
+                        }
+                        // Nothing to send it to while disconnected.
+                        Some(_) => {}
+                    },
+                }
+            }
+            let ticket = match self
+                .api
+                .join_token(self.meeting_id, &self.token_request)
+                .await
+            {
+                Ok(t) => t,
+                Err(e) => {
+                    last_error = e.to_string();
+                    continue;
+                }
+            };
+            match driver::connect(&ticket.router, &ConnectOptions::new(self.ca_pem.clone())).await {
+                Ok(c) => return Some((c, ticket.token)),
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+    }
+}
+
+/// One session's channels.
+struct Running {
+    commands: mpsc::Sender<Command>,
+    events: mpsc::UnboundedReceiver<Event>,
+    notes: mpsc::UnboundedReceiver<MeetingUpdate>,
+}
+
+/// Runs the meeting until it is over for us: one session, then more after
+/// unexpected drops.
+async fn run_meeting<R: Runtime>(
+    meeting: Meeting<R>,
+    mut connection: RouterConnection,
+    mut token: String,
+    mut ui: mpsc::Receiver<Command>,
+) {
+    let mut translator = Translator::new(meeting.encryption);
+    let mut first = true;
+    loop {
+        let mut running = meeting.start(connection, token, first).await;
+        let reconnected = !first;
+        first = false;
+        let mut admitted = false;
+        let mut left = false;
+        let mut ui_open = true;
+        let mut notes_open = true;
+        let mut me: Option<ParticipantId> = None;
+        let reason = loop {
+            tokio::select! {
+                command = ui.recv(), if ui_open => {
+                    let command = command.unwrap_or_else(|| {
+                        ui_open = false;
+                        Command::Leave
+                    });
+                    left |= command == Command::Leave;
+                    let _ = running.commands.send(command).await;
+                }
+                note = running.notes.recv(), if notes_open => match note {
+                    Some(update) => meeting.emit(update),
+                    None => notes_open = false,
+                },
+                event = running.events.recv() => match event {
+                    Some(Event::Ended(reason)) => break reason,
+                    Some(event) => {
+                        if let Event::Joined { participant_id, .. } = &event {
+                            admitted = true;
+                            me = Some(*participant_id);
+                            after_admission(&meeting, &running.commands, reconnected).await;
+                        }
+                        if let (Event::ParticipantUpdated(entry), Some(me)) = (&event, me)
+                            && entry.participant_id == me
+                        {
+                            follow_host(&meeting.local, &running.commands, entry.muted).await;
+                        }
+                        for update in translator.handle_event(event) {
+                            meeting.emit(update);
+                        }
+                    }
+                    None => break EndReason::Error("the session stopped".into()),
+                },
+            }
+        };
+        if !left && reconnect::should_reconnect(&reason, admitted) {
+            let last_error = reason.error_text().unwrap_or_default();
+            meeting.emit(status_update(None, 0, None, 0.0, true));
+            match meeting.reconnect(&mut ui, last_error).await {
+                Some((c, t)) => {
+                    connection = c;
+                    token = t;
+                    continue;
+                }
+                None => return,
+            }
+        }
+        for update in translator.handle_event(Event::Ended(reason)) {
+            meeting.emit(update);
+        }
+        return;
+    }
+}
+
+/// Right after admission: tell the router we are muted (no audio flows
+/// then) and, after a reconnect, that the connection is back.
+async fn after_admission<R: Runtime>(
+    meeting: &Meeting<R>,
+    commands: &mpsc::Sender<Command>,
+    reconnected: bool,
+) {
+    let local = meeting.local();
+    if local.muted {
+        let _ = commands
+            .send(Command::Request(ClientMessage::SetAudio { muted: true }))
+            .await;
+    }
+    if reconnected {
+        meeting.emit(status_update(None, 0, None, 0.0, false));
+        meeting.emit(MeetingUpdate::Notice {
+            text: "Reconnected to the meeting.".into(),
+        });
+    }
+}
+
+/// A host muted us: stop capturing audio too, so nothing is sent.
+async fn follow_host(
+    local: &Arc<SyncMutex<LocalMedia>>,
+    commands: &mpsc::Sender<Command>,
+    muted_by_router: bool,
+) {
+    let newly_muted = match local.lock() {
+        Ok(mut l) if muted_by_router && !l.muted => {
+            l.muted = true;
+            true
+        }
+        _ => false,
+    };
+    if newly_muted {
+        let _ = commands
+            .send(Command::Capture {
+                track: CaptureTrack::Audio,
+                source: None,
+            })
+            .await;
+    }
+}
+
+/// A `status` update.
+fn status_update(
+    security_code: Option<String>,
+    key_epochs: u32,
+    rtt_ms: Option<u32>,
+    loss_percent: f32,
+    reconnecting: bool,
+) -> MeetingUpdate {
+    MeetingUpdate::Status {
+        security_code,
+        key_epochs,
+        rtt_ms,
+        loss_percent,
+        quality: status::quality(loss_percent, rtt_ms),
+        reconnecting,
+    }
+}
+
+/// What runs on our microphone: the settings' switches for a microphone
+/// (echo cancellation only when we play the others: without a speaker
+/// there is no echo), nothing for the test tone.
+fn processing_for(settings: &AppSettings, local: &LocalMedia, playing: bool) -> ProcessingConfig {
+    if !local
+        .microphone
+        .as_deref()
+        .is_some_and(|m| m.starts_with("mic:"))
+    {
+        return ProcessingConfig::off();
+    }
+    ProcessingConfig {
+        echo_cancellation: playing && settings.echo_cancellation,
+        noise_suppression: settings.noise_suppression,
+        gain_control: settings.auto_gain,
+        echo_delay_ms: None,
+    }
+}
+
+/// The app's media sink: remote pictures and our own camera (self view) to
+/// the video forwarder, remote audio to the speaker, levels and status to
+/// the meeting task, and a fallback to the test tone or pattern when a
+/// device fails.
+struct AppSink {
+    video: mpsc::Sender<MediaOutput>,
+    speaker: Option<SpeakerSink>,
+    notes: mpsc::UnboundedSender<MeetingUpdate>,
+    /// Weak, so the sink (inside the driver) never keeps the session's
+    /// command channel open.
+    commands: mpsc::WeakSender<Command>,
+    local: Arc<SyncMutex<LocalMedia>>,
+    levels: Levels,
+    last_levels: Instant,
+    loss: LossMeter,
+    /// Source errors already handled.
+    source_errors: usize,
+    quality: crate::models::VideoQuality,
+}
+
+impl AppSink {
+    fn level(&mut self, participant: ParticipantId, samples: &[i16]) {
+        self.levels
+            .handle_level(participant.0, status::level_of(samples));
+        let now = Instant::now();
+        if now.saturating_duration_since(self.last_levels) >= status::LEVELS_EVERY {
+            self.last_levels = now;
+            self.send_levels(now);
+        }
+    }
+
+    fn send_levels(&mut self, now: Instant) {
+        let (levels, active_speaker) = self.levels.take(now);
+        let _ = self.notes.send(MeetingUpdate::Levels {
+            levels: levels
+                .into_iter()
+                .map(|(id, level)| AudioLevel { id, level })
+                .collect(),
+            active_speaker,
+        });
+    }
+
+    /// A capture device failed: send the synthetic source instead.
+    fn fall_back(&mut self, error: &str) {
+        let (track, replacement, words) = if error.starts_with("Audio") {
+            (CaptureTrack::Audio, app_settings::tone_spec(), "microphone")
+        } else if error.starts_with("Camera") {
+            (
+                CaptureTrack::Camera,
+                app_settings::pattern_spec(self.quality),
+                "camera",
+            )
+        } else {
+            let _ = self.notes.send(MeetingUpdate::Notice {
+                text: format!("Screen sharing stopped: {error}"),
+            });
+            if let Ok(mut l) = self.local.lock() {
+                l.share = None;
+            }
+            return;
+        };
+        let current = self
+            .local
+            .lock()
+            .ok()
+            .and_then(|l| l.source(track).map(str::to_owned));
+        if current.as_deref() == Some(replacement.as_str()) {
+            return;
+        }
+        if let Ok(mut l) = self.local.lock() {
+            match track {
+                CaptureTrack::Audio => l.microphone = Some(replacement.clone()),
+                _ => l.camera = Some(replacement.clone()),
+            }
+        }
+        let _ = self.notes.send(MeetingUpdate::Notice {
+            text: format!(
+                "The {words} did not work ({error}); sending a test {} instead.",
+                if track == CaptureTrack::Audio {
+                    "tone"
+                } else {
+                    "pattern"
+                }
+            ),
+        });
+        if let Some(commands) = self.commands.upgrade() {
+            let _ = commands.try_send(Command::Capture {
+                track,
+                source: Some(replacement),
+            });
+        }
+    }
+}
+
+impl MediaSink for AppSink {
+    fn handle(&mut self, output: MediaOutput) {
+        match output {
+            MediaOutput::Audio { participant, frame } => {
+                self.level(participant, &frame.samples);
+                if let Some(speaker) = self.speaker.as_mut() {
+                    speaker.handle(MediaOutput::Audio { participant, frame });
+                }
+            }
+            video @ MediaOutput::Video(_) => {
+                let _ = self.video.try_send(video);
+            }
+            _ => {}
+        }
+    }
+
+    fn captured(&mut self, own: ParticipantId, track: CaptureTrack, frame: &Frame) {
+        match (track, frame) {
+            (CaptureTrack::Audio, Frame::Audio(a)) => self.level(own, &a.samples),
+            (CaptureTrack::Camera, Frame::Video(v)) => {
+                let _ = self.video.try_send(MediaOutput::Video(DecodedVideo {
+                    participant: own,
+                    kind: VideoKind::Camera,
+                    frame: v.clone(),
+                }));
+            }
+            _ => {}
+        }
+    }
+
+    fn live_report(&mut self, report: &LiveReport) {
+        let errors = &report.media.source_errors;
+        for error in errors
+            .iter()
+            .skip(self.source_errors)
+            .cloned()
+            .collect::<Vec<_>>()
+        {
+            self.fall_back(&error);
+        }
+        self.source_errors = errors.len();
+        let loss = self.loss.update(&report.media);
+        let rtt_ms = report
+            .rtt
+            .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX));
+        let _ = self.notes.send(status_update(
+            report.encryption.security_code.clone(),
+            u32::try_from(report.encryption.key_epochs_seen).unwrap_or(u32::MAX),
+            rtt_ms,
+            loss,
+            false,
+        ));
+        // Levels also go out when nobody sends audio, so the speaking
+        // indicator clears.
+        let now = Instant::now();
+        if now.saturating_duration_since(self.last_levels) >= status::LEVELS_EVERY {
+            self.last_levels = now;
+            self.send_levels(now);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(speaker) = self.speaker.as_mut() {
+            speaker.finish();
+        }
+    }
 }
 
 async fn send(state: &AppState, command: Command) -> Result<(), Error> {
@@ -140,12 +672,63 @@ pub(crate) async fn send_chat(
 }
 
 /// Mutes, turns video on or off, raises a hand or shares, for ourselves.
+///
+/// Muting stops capturing the microphone and turning video off stops the
+/// camera, so nothing of either is sent; unmuting and turning video on
+/// start them again.
 #[tauri::command]
 pub(crate) async fn self_control(
     state: State<'_, AppState>,
     control: SelfControl,
 ) -> Result<(), Error> {
-    send(&state, Command::Request(self_message(control))).await
+    let (commands, local) = state.meeting_local().await?;
+    let capture = {
+        let mut l = local
+            .lock()
+            .map_err(|_| Error::InvalidInput("the meeting's media state is unusable".into()))?;
+        match control {
+            SelfControl::Mute { muted } => {
+                l.muted = muted;
+                Some((
+                    CaptureTrack::Audio,
+                    l.source(CaptureTrack::Audio).map(str::to_owned),
+                ))
+            }
+            SelfControl::Video { on } => {
+                l.video_off = !on;
+                Some((
+                    CaptureTrack::Camera,
+                    l.source(CaptureTrack::Camera).map(str::to_owned),
+                ))
+            }
+            SelfControl::Share { on: false } => {
+                l.share = None;
+                Some((CaptureTrack::Screen, None))
+            }
+            SelfControl::Hand { .. } | SelfControl::Share { on: true } => None,
+        }
+    };
+    let closed = |_| Error::NotInMeeting;
+    // Stop capturing before telling the others we are muted; start again
+    // only after telling them we are not.
+    let stopping = capture.as_ref().is_some_and(|(_, s)| s.is_none());
+    if let (true, Some((track, source))) = (stopping, capture.clone()) {
+        commands
+            .send(Command::Capture { track, source })
+            .await
+            .map_err(closed)?;
+    }
+    commands
+        .send(Command::Request(self_message(control)))
+        .await
+        .map_err(closed)?;
+    if let (false, Some((track, source))) = (stopping, capture) {
+        commands
+            .send(Command::Capture { track, source })
+            .await
+            .map_err(closed)?;
+    }
+    Ok(())
 }
 
 /// The request for a self control.
@@ -214,6 +797,37 @@ mod tests {
         })))
         .unwrap();
         assert_eq!(json, serde_json::json!({"type": "host", "action": "mute"}));
+    }
+
+    #[test]
+    fn processing_follows_the_settings_for_microphones_only() {
+        let settings = AppSettings {
+            noise_suppression: false,
+            ..AppSettings::default()
+        };
+        let mic = LocalMedia {
+            microphone: Some("mic:default".into()),
+            ..LocalMedia::default()
+        };
+        let p = processing_for(&settings, &mic, true);
+        assert!(p.echo_cancellation && p.gain_control && !p.noise_suppression);
+        // No speaker, no echo to cancel.
+        assert!(!processing_for(&settings, &mic, false).echo_cancellation);
+        let tone = LocalMedia {
+            microphone: Some("tone:440".into()),
+            ..LocalMedia::default()
+        };
+        assert!(!processing_for(&settings, &tone, true).any());
+    }
+
+    #[test]
+    fn status_quality_comes_from_loss_and_rtt() {
+        let update = status_update(Some("12345".into()), 2, Some(500), 0.0, false);
+        let json = serde_json::to_value(&update).unwrap();
+        assert_eq!(json["type"], "status");
+        assert_eq!(json["quality"], "poor");
+        assert_eq!(json["securityCode"], "12345");
+        assert_eq!(json["reconnecting"], false);
     }
 
     #[test]

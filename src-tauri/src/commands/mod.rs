@@ -5,5 +5,8 @@
 
 pub(crate) mod account;
 pub(crate) mod app;
+pub(crate) mod devices;
 pub(crate) mod meeting_session;
 pub(crate) mod meetings;
+pub(crate) mod preview;
+pub(crate) mod share;

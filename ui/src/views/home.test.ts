@@ -29,6 +29,7 @@ function mount() {
     join: vi.fn(async () => null),
     signOut: vi.fn(),
     toggleTheme: vi.fn(),
+    openSettings: vi.fn(),
   };
   mountHome(root, store, actions);
   return { root, store, actions, scheduled };
@@ -85,5 +86,14 @@ describe("home screen", () => {
     const { root, actions } = mount();
     root.querySelector<HTMLButtonElement>(".join-meeting")?.click();
     expect(actions.join).toHaveBeenCalledWith("482193765", "");
+  });
+
+  it("opens settings from the top bar", () => {
+    const { root, actions } = mount();
+    const button = root.querySelector<HTMLButtonElement>("#open-settings");
+    expect(button?.hidden).toBe(false);
+    expect(button?.getAttribute("aria-label")).toBe("Settings");
+    button?.click();
+    expect(actions.openSettings).toHaveBeenCalled();
   });
 });

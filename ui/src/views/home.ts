@@ -36,6 +36,8 @@ export interface HomeActions {
   join(meeting: string, passcode: string): Promise<string | null>;
   signOut(): void;
   toggleTheme(): void;
+  /** Opens the settings dialog (devices, audio, video, theme, joining). */
+  openSettings?(): void;
 }
 
 function check(id: string, label: string, hint: string): { wrapper: HTMLElement; input: HTMLInputElement } {
@@ -185,6 +187,8 @@ export function mountHome(root: HTMLElement, store: Store<HomeState>, actions: H
   signOut.addEventListener("click", () => actions.signOut());
   const theme = h("button", { type: "button", class: "secondary", id: "theme-toggle", "aria-label": "Switch theme" }, "Theme");
   theme.addEventListener("click", () => actions.toggleTheme());
+  const settings = h("button", { type: "button", class: "secondary", id: "open-settings", "aria-label": "Settings", hidden: actions.openSettings === undefined }, "Settings");
+  settings.addEventListener("click", () => actions.openSettings?.());
   const refresh = h("button", { type: "button", class: "secondary", id: "meetings-refresh" }, "Refresh");
   refresh.addEventListener("click", () => actions.refresh());
 
@@ -195,7 +199,7 @@ export function mountHome(root: HTMLElement, store: Store<HomeState>, actions: H
       "header",
       { class: "topbar" },
       h("h1", { id: "home-title", class: "wordmark small" }, "Confer"),
-      h("div", { class: "topbar-end" }, account, theme, signOut),
+      h("div", { class: "topbar-end" }, account, settings, theme, signOut),
     ),
     h(
       "div",

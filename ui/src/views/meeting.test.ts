@@ -1,15 +1,15 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { HostControl, Participant, SelfControl } from "../bindings";
-import { applyUpdate, connectingMeeting, type MeetingState } from "../meeting_state";
+import { addPendingChat, applyUpdate, connectingMeeting, type MeetingState, setLayout, setPage } from "../meeting_state";
 import { createStore } from "../store";
-import { type MeetingActions, mountMeeting } from "./meeting";
+import { groupCode, type MeetingActions, mountMeeting } from "./meeting";
 
 function person(id: number, name: string, extra: Partial<Participant> = {}): Participant {
   return { id, name, role: "participant", guest: false, external: false, muted: false, video: false, handRaised: false, sharing: false, recording: false, ...extra };
 }
 
-function mount(role: Participant["role"] = "host") {
+function mount(role: Participant["role"] = "host", encryption: "transport" | "end_to_end" = "transport", extra: Participant[] = []) {
   const root = document.createElement("div");
   document.body.append(root);
   const store = createStore<MeetingState>(
@@ -17,8 +17,8 @@ function mount(role: Participant["role"] = "host") {
       type: "joined",
       meetingId: 482193765,
       selfId: 1,
-      encryption: "transport",
-      participants: [person(1, "Ada", { role }), person(2, "Bo", { guest: true, handRaised: true }), person(3, "Cy", { external: true, recording: true })],
+      encryption,
+      participants: [person(1, "Ada", { role }), person(2, "Bo", { guest: true, handRaised: true }), person(3, "Cy", { external: true, recording: true }), ...extra],
     }),
   );
   const selfControls: SelfControl[] = [];
@@ -30,6 +30,11 @@ function mount(role: Participant["role"] = "host") {
     leave: vi.fn(async () => null),
     togglePanel: (panel) => store.update((s) => ({ ...s, panel: s.panel === panel ? "none" : panel })),
     close: vi.fn(),
+    react: vi.fn(async () => null),
+    share: vi.fn(async () => null),
+    openSettings: vi.fn(),
+    setLayout: (layout) => store.update((s) => setLayout(s, layout)),
+    movePage: (delta) => store.update((s) => setPage(s, s.page + delta)),
   };
   const unmount = mountMeeting(root, store, actions);
   return { root, store, actions, selfControls, hostControls, unmount };
@@ -102,7 +107,8 @@ describe("meeting screen", () => {
     input.value = "psst";
     root.querySelector("#chat-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
     expect(actions.chat).toHaveBeenCalledWith(2, "psst");
-    store.update((s) => applyUpdate(s, { type: "chat", id: 9, from: 3, fromName: "Cy", to: null, text: "<b>hi</b>", own: false }));
+    store.update((s) => applyUpdate(s, { type: "chat", id: 9, from: 3, fromName: "Cy", to: null, text: "<b>hi</b>", own: false, e2e: false }));
+    expect(root.querySelector('#chat-log [data-chat-id="9"] .chat-e2e')).toBeNull();
     const line = root.querySelector('#chat-log [data-chat-id="9"]');
     expect(line?.querySelector(".chat-text")?.textContent).toBe("<b>hi</b>");
     expect(line?.querySelector("b")).toBeNull();
@@ -115,5 +121,136 @@ describe("meeting screen", () => {
     expect(root.querySelector("#banner-text")?.textContent).toBe("A host removed you from the meeting.");
     root.querySelector<HTMLButtonElement>("#back-home")?.click();
     expect(actions.close).toHaveBeenCalled();
+  });
+
+  it("shows the E2E badge with the grouped security code and explains it", () => {
+    const { root, store } = mount("host", "end_to_end");
+    const badge = root.querySelector<HTMLButtonElement>("#encryption");
+    expect(badge?.textContent).toMatch(/End-to-end encrypted/);
+    expect(root.querySelector("#security-code")).toBeNull();
+    store.update((s) => applyUpdate(s, { type: "status", securityCode: "042199301877", keyEpochs: 1, rttMs: 35, lossPercent: 0, quality: "good", reconnecting: false }));
+    expect(root.querySelector("#security-code")?.textContent).toBe("0421 9930 1877");
+    expect(badge?.getAttribute("aria-label")).toMatch(/Security code 0421 9930 1877/);
+    expect(badge?.title).toMatch(/Compare the security code aloud/);
+    const detail = root.querySelector<HTMLElement>("#encryption-detail");
+    expect(detail?.hidden).toBe(true);
+    badge?.click();
+    expect(detail?.hidden).toBe(false);
+    expect(badge?.getAttribute("aria-expanded")).toBe("true");
+    expect(detail?.textContent).toMatch(/0421 9930 1877/);
+  });
+
+  it("says what a standard meeting is", () => {
+    const { root } = mount();
+    expect(root.querySelector("#encryption")?.textContent).toBe("Encrypted in transit");
+    expect(root.querySelector<HTMLElement>("#encryption")?.title).toMatch(/Standard meeting/);
+  });
+
+  it("shows connection quality with details, and a banner while reconnecting", () => {
+    const { root, store } = mount();
+    const connection = root.querySelector<HTMLElement>("#connection");
+    expect(connection?.textContent).toMatch(/measuring/);
+    store.update((s) => applyUpdate(s, { type: "status", securityCode: null, keyEpochs: 0, rttMs: 180, lossPercent: 6.25, quality: "poor", reconnecting: false }));
+    expect(connection?.dataset["quality"]).toBe("poor");
+    expect(connection?.textContent).toBe("Poor connection");
+    expect(connection?.getAttribute("aria-label")).toBe("Poor connection: Round trip 180 ms · 6.3% of packets lost");
+    expect(root.querySelector<HTMLElement>("#banner")?.hidden).toBe(true);
+    store.update((s) => applyUpdate(s, { type: "status", securityCode: null, keyEpochs: 0, rttMs: null, lossPercent: 100, quality: "poor", reconnecting: true }));
+    expect(root.querySelector<HTMLElement>("#banner")?.hidden).toBe(false);
+    expect(root.querySelector("#banner-text")?.textContent).toBe("Connection lost. Reconnecting…");
+    expect(root.querySelector<HTMLElement>("#banner")?.dataset["kind"]).toBe("reconnecting");
+  });
+
+  it("highlights whoever speaks and shows them large in speaker view", () => {
+    const { root, store } = mount();
+    store.update((s) => applyUpdate(s, { type: "levels", levels: [{ id: 3, level: 0.3 }], activeSpeaker: 3 }));
+    const cy = root.querySelector<HTMLElement>('.tile[data-participant-id="3"]');
+    expect(cy?.classList.contains("speaking")).toBe(true);
+    expect(cy?.getAttribute("aria-label")).toMatch(/Speaking/);
+    expect(cy?.querySelector(".speaking-bars")).not.toBeNull();
+    expect(root.querySelector(".tile.main")).toBeNull();
+    const before = [...root.querySelectorAll(".tile")];
+    root.querySelector<HTMLButtonElement>("#ctl-layout")?.click();
+    expect(root.querySelector<HTMLElement>("#gallery")?.dataset["layout"]).toBe("speaker");
+    expect(root.querySelector(".tile.main")?.getAttribute("data-participant-id")).toBe("3");
+    // Same tile elements in the same order: CSS moves the large one.
+    expect([...root.querySelectorAll(".tile")]).toEqual(before);
+    expect(root.querySelector("#ctl-layout")?.getAttribute("aria-label")).toBe("Gallery view");
+    store.update((s) => applyUpdate(s, { type: "levels", levels: [{ id: 2, level: 0.3 }], activeSpeaker: 2 }));
+    expect(root.querySelector(".tile.main")?.getAttribute("data-participant-id")).toBe("2");
+    expect(cy?.classList.contains("speaking")).toBe(false);
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "g", ctrlKey: true, shiftKey: true }));
+    expect(root.querySelector<HTMLElement>("#gallery")?.dataset["layout"]).toBe("gallery");
+  });
+
+  it("pages a large gallery 25 tiles at a time", () => {
+    const extra = Array.from({ length: 30 }, (_, i) => person(10 + i, `P${i}`));
+    const { root } = mount("host", "transport", extra);
+    expect(root.querySelectorAll("#gallery .tile")).toHaveLength(25);
+    expect(root.querySelector<HTMLElement>("#pager")?.hidden).toBe(false);
+    expect(root.querySelector("#page-label")?.textContent).toBe("Page 1 of 2");
+    expect(root.querySelector<HTMLButtonElement>("#page-prev")?.disabled).toBe(true);
+    root.querySelector<HTMLButtonElement>("#page-next")?.click();
+    expect(root.querySelectorAll("#gallery .tile")).toHaveLength(8);
+    expect(root.querySelector("#page-label")?.textContent).toBe("Page 2 of 2");
+    expect(root.querySelector<HTMLButtonElement>("#page-next")?.disabled).toBe(true);
+  });
+
+  it("sends reactions from the popover and floats them over the sender's tile", async () => {
+    const { root, store, actions } = mount();
+    const react = root.querySelector<HTMLButtonElement>("#ctl-react");
+    const popover = root.querySelector<HTMLElement>("#reaction-popover");
+    expect(react?.getAttribute("aria-label")).toBe("React");
+    expect(popover?.hidden).toBe(true);
+    react?.click();
+    expect(popover?.hidden).toBe(false);
+    expect(react?.getAttribute("aria-expanded")).toBe("true");
+    const choices = [...(popover?.querySelectorAll<HTMLButtonElement>("button") ?? [])];
+    expect(choices.map((b) => b.dataset["emoji"])).toEqual(["👍", "👏", "😂", "😮", "❤️", "🎉", "✋"]);
+    for (const b of choices) expect(b.getAttribute("aria-label")).toMatch(/^React with /);
+    choices[5]?.click();
+    expect(actions.react).toHaveBeenCalledWith("🎉");
+    expect(popover?.hidden).toBe(true);
+    store.update((s) => applyUpdate(s, { type: "reaction", from: 2, fromName: "Bo", emoji: "👍" }));
+    const float = root.querySelector('.tile[data-participant-id="2"] .reaction-float');
+    expect(float?.textContent).toBe("👍");
+    expect(root.querySelector("#reaction-announcer")?.textContent).toBe("Bo reacted: Thumbs up");
+    // A redraw (levels arrive often) keeps the floating reaction.
+    store.update((s) => applyUpdate(s, { type: "levels", levels: [], activeSpeaker: null }));
+    expect(root.querySelector('.tile[data-participant-id="2"] .reaction-float')).not.toBeNull();
+    await flush();
+  });
+
+  it("marks our messages sending then delivered, and E2E messages as such", () => {
+    const { root, store } = mount("host", "end_to_end");
+    store.update((s) => addPendingChat(s, null, "hello"));
+    const pending = root.querySelector("#chat-log .chat-line.own");
+    expect(pending?.querySelector(".chat-delivery")?.textContent).toBe("Sending…");
+    expect(pending?.querySelector(".chat-e2e")?.textContent).toBe("End-to-end encrypted");
+    store.update((s) => applyUpdate(s, { type: "chat", id: 4, from: 1, fromName: "Ada", to: null, text: "hello", own: true, e2e: true }));
+    const lines = root.querySelectorAll("#chat-log .chat-line");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.getAttribute("data-chat-id")).toBe("4");
+    expect(lines[0]?.querySelector(".chat-delivery")?.textContent).toBe("Delivered");
+  });
+
+  it("asks the app to share or stop sharing, and opens settings", () => {
+    const { root, store, actions } = mount();
+    root.querySelector<HTMLButtonElement>("#ctl-share")?.click();
+    expect(actions.share).toHaveBeenCalledWith(true);
+    store.update((s) => applyUpdate(s, { type: "participant", participant: person(1, "Ada", { role: "host", sharing: true }) }));
+    expect(root.querySelector("#ctl-share")?.getAttribute("aria-label")).toBe("Stop sharing");
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "s", ctrlKey: true, shiftKey: true }));
+    expect(actions.share).toHaveBeenLastCalledWith(false);
+    root.querySelector<HTMLButtonElement>("#ctl-settings")?.click();
+    expect(actions.openSettings).toHaveBeenCalled();
+  });
+});
+
+describe("groupCode", () => {
+  it("groups digits in fours and leaves other text alone", () => {
+    expect(groupCode("042199301877")).toBe("0421 9930 1877");
+    expect(groupCode("0421 9930 1877")).toBe("0421 9930 1877");
+    expect(groupCode("ab-12")).toBe("ab-12");
   });
 });

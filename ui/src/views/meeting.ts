@@ -1,20 +1,47 @@
 /**
- * The meeting screen: a header with the meeting's encryption state (always
- * visible), banners for joining / waiting / ended, the gallery of tiles,
- * the controls bar, and the chat and participants side panels.
+ * The meeting screen: a header with the meeting's encryption state and
+ * security code (always visible) and the connection quality, banners for
+ * joining / waiting / reconnecting / ended, the tiles in gallery or
+ * speaker view, the controls bar (with reactions), and the chat and
+ * participants side panels.
  *
  * Everything drawn comes from the {@link MeetingState} store; controls call
  * {@link MeetingActions} and the shell's answer arrives back as state.
  */
 
-import type { HostControl, Participant, SelfControl } from "../bindings";
+import type { ConnectionQuality, HostControl, Participant, SelfControl } from "../bindings";
 import { h, s } from "../dom";
 import { formatMeetingId } from "../meeting_id";
-import { isHost, type MeetingState, self } from "../meeting_state";
+import { type ChatLine, isHost, isSpeaking, type Layout, type MeetingState, self } from "../meeting_state";
 import { isTextField, SHORTCUTS, shortcutFor } from "../shortcuts";
 import type { Store } from "../store";
 import { askConfirm } from "./confirm";
+import { ReactionLayer, REACTION_TEXT, reactionPopover } from "./reactions";
+import { arrange, gridFor, LAYOUT_TEXT, pager } from "./speaker_view";
+import { icon, type IconName } from "./icons";
 import { markers, roleLabel, tile } from "./tile";
+
+/** Every new word the meeting screen shows, in one place for translation. */
+export const MEETING_TEXT = {
+  e2e: "End-to-end encrypted",
+  transport: "Encrypted in transit",
+  codeLabel: "Security code",
+  codePending: "Security code: waiting for the group to form…",
+  e2eDetail:
+    "Only the people in this meeting can see and hear it; the server relays sealed media and chat. Compare the security code aloud: if everyone sees the same code, no one else is listening in. It changes when people join or leave.",
+  transportDetail:
+    "Standard meeting: connections to the meeting server are encrypted (TLS 1.3), and the server handles the media. For end-to-end encryption, schedule the meeting with it turned on.",
+  about: "About this meeting's security",
+  quality: { good: "Good connection", fair: "Fair connection", poor: "Poor connection" } satisfies Record<ConnectionQuality, string>,
+  qualityUnknown: "Connection: measuring…",
+  qualityDetail: (rtt: number | null, loss: number) =>
+    `${rtt === null ? "Round trip not measured yet" : `Round trip ${rtt} ms`} · ${loss.toFixed(1)}% of packets lost`,
+  reconnecting: "Connection lost. Reconnecting…",
+  settings: "Settings",
+  sending: "Sending…",
+  delivered: "Delivered",
+  e2eChat: "End-to-end encrypted",
+};
 
 /** What the meeting screen does; each resolves to an error to show, or null. */
 export interface MeetingActions {
@@ -27,9 +54,28 @@ export interface MeetingActions {
   close(): void;
   /** The canvas a participant's video is drawn on, if video is shown. */
   videoCanvas?(participant: number): HTMLCanvasElement;
+  /** Sends a reaction. */
+  react?(emoji: string): Promise<string | null>;
+  /** Starts sharing (the app asks what to share) or stops; without it
+   * the share button sends the plain `share` self control. */
+  share?(on: boolean): Promise<string | null>;
+  /** Opens the settings dialog. */
+  openSettings?(): void;
+  /** Switches gallery / speaker view. */
+  setLayout?(layout: Layout): void;
+  /** Moves the gallery by `delta` pages. */
+  movePage?(delta: number): void;
 }
 
-function control(id: string, label: string, shortcut?: string): HTMLButtonElement {
+/** Groups a security code's digits in fours for reading aloud
+ * ("042199301877" → "0421 9930 1877"); other text is kept as it is. */
+export function groupCode(code: string): string {
+  const digits = code.replace(/\s+/g, "");
+  if (!/^\d+$/.test(digits)) return code;
+  return digits.replace(/(\d{4})(?=\d)/g, "$1 ");
+}
+
+function control(id: string, label: string, iconName: IconName, shortcut?: string): HTMLButtonElement {
   return h(
     "button",
     {
@@ -40,9 +86,38 @@ function control(id: string, label: string, shortcut?: string): HTMLButtonElemen
       "aria-keyshortcuts": shortcut,
       title: shortcut === undefined ? label : `${label} (${shortcut.replace("Control", "Ctrl")})`,
     },
-    h("span", { class: "control-icon", "aria-hidden": "true" }),
+    h("span", { class: "control-icon", "aria-hidden": "true" }, icon(iconName)),
     h("span", { class: "control-text" }, label),
   );
+}
+
+/** Swaps a control's icon (mute and video show their state). */
+function setIcon(button: HTMLButtonElement, name: IconName): void {
+  const holder = button.querySelector(".control-icon");
+  if (holder !== null && holder.firstElementChild?.getAttribute("data-icon") !== name) holder.replaceChildren(icon(name));
+}
+
+/** A count on a control (unread chat, people), or none. The button's
+ * accessible label carries the same number in words. */
+function setBadge(button: HTMLButtonElement, count: number | null): void {
+  let badge = button.querySelector<HTMLElement>(".badge");
+  if (count === null) {
+    badge?.remove();
+    return;
+  }
+  if (badge === null) {
+    badge = h("span", { class: "badge", "aria-hidden": "true" });
+    button.querySelector(".control-icon")?.append(badge);
+  }
+  badge.textContent = String(count);
+}
+
+function setControl(button: HTMLButtonElement, label: string, pressed: boolean | null, text: string = label): void {
+  button.setAttribute("aria-label", label);
+  const words = button.querySelector(".control-text");
+  if (words !== null) words.textContent = text;
+  if (pressed === null) button.removeAttribute("aria-pressed");
+  else button.setAttribute("aria-pressed", String(pressed));
 }
 
 /** A padlock drawn in SVG (no emoji: not every system font has one). */
@@ -54,13 +129,6 @@ function lockIcon(): SVGElement {
   );
 }
 
-function setControl(button: HTMLButtonElement, label: string, pressed: boolean | null): void {
-  button.setAttribute("aria-label", label);
-  const text = button.querySelector(".control-text");
-  if (text !== null) text.textContent = label;
-  if (pressed === null) button.removeAttribute("aria-pressed");
-  else button.setAttribute("aria-pressed", String(pressed));
-}
 
 /** Draws the meeting screen into `root`; returns a function that detaches it. */
 export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, actions: MeetingActions): () => void {
@@ -71,9 +139,24 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
 
   // Header.
   const title = h("h1", { id: "meeting-title", class: "meeting-title" }, "Joining…");
-  const encryption = h("p", { id: "encryption", class: "encryption", role: "status" });
+  const encryption = h("button", { type: "button", id: "encryption", class: "encryption", "aria-expanded": "false", "aria-controls": "encryption-detail" });
+  const encryptionDetail = h("div", { id: "encryption-detail", class: "encryption-detail", role: "note", hidden: true });
+  encryption.addEventListener("click", () => {
+    encryptionDetail.hidden = !encryptionDetail.hidden;
+    encryption.setAttribute("aria-expanded", String(!encryptionDetail.hidden));
+  });
+  for (const el of [encryption, encryptionDetail] as HTMLElement[]) {
+    el.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && !encryptionDetail.hidden) {
+        e.stopPropagation();
+        encryption.click();
+        encryption.focus();
+      }
+    });
+  }
+  const connection = h("p", { id: "connection", class: "connection", tabindex: 0 }, h("span", { class: "quality-bars", "aria-hidden": "true" }, h("i"), h("i"), h("i")), h("span", { class: "quality-text" }));
   const count = h("p", { id: "participant-count", class: "count" });
-  const header = h("header", { class: "meeting-bar" }, title, encryption, count);
+  const header = h("header", { class: "meeting-bar" }, title, h("div", { class: "encryption-wrap" }, encryption, encryptionDetail), connection, count);
 
   // Banner.
   const bannerText = h("p", { id: "banner-text" });
@@ -81,9 +164,12 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
   backHome.addEventListener("click", () => actions.close());
   const banner = h("div", { id: "banner", class: "banner", role: "alert" }, bannerText, backHome);
 
-  // Gallery.
+  // Gallery (and speaker view: same tiles, laid out by CSS).
   const gallery = h("section", { id: "gallery", class: "gallery", "aria-label": "Participants' video" });
   const tiles = new Map<number, HTMLElement>();
+  const paging = pager((delta) => actions.movePage?.(delta));
+  const announcer = h("p", { id: "reaction-announcer", class: "visually-hidden", "aria-live": "polite" });
+  const reactionLayer = new ReactionLayer(store.get().reactions, announcer);
 
   // Chat panel.
   const chatLog = h("ol", { id: "chat-log", class: "chat-log", "aria-live": "polite", "aria-label": "Messages" });
@@ -146,17 +232,38 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
   });
 
   // Controls bar.
-  const mute = control("ctl-mute", "Mute", SHORTCUTS.toggle_mute);
-  const video = control("ctl-video", "Start video", SHORTCUTS.toggle_video);
-  const share = control("ctl-share", "Share screen", SHORTCUTS.toggle_share);
-  const chat = control("ctl-chat", "Chat", SHORTCUTS.toggle_chat);
-  const participants = control("ctl-participants", "Participants");
-  const hand = control("ctl-hand", "Raise hand", SHORTCUTS.toggle_hand);
-  const leave = control("ctl-leave", "Leave", SHORTCUTS.leave);
+  const mute = control("ctl-mute", "Mute", "mic", SHORTCUTS.toggle_mute);
+  const video = control("ctl-video", "Start video", "videoOff", SHORTCUTS.toggle_video);
+  const share = control("ctl-share", "Share screen", "share", SHORTCUTS.toggle_share);
+  const chat = control("ctl-chat", "Chat", "chat", SHORTCUTS.toggle_chat);
+  const participants = control("ctl-participants", "Participants", "people");
+  const hand = control("ctl-hand", "Raise hand", "hand", SHORTCUTS.toggle_hand);
+  const react = control("ctl-react", REACTION_TEXT.button, "react");
+  const popover = reactionPopover(react, (emoji) => void actions.react?.(emoji).then(say));
+  const layout = control("ctl-layout", LAYOUT_TEXT.speakerView, "speaker", SHORTCUTS.toggle_layout);
+  const settings = control("ctl-settings", MEETING_TEXT.settings, "settings");
+  const leave = control("ctl-leave", "Leave", "leave", SHORTCUTS.leave);
   leave.classList.add("leave");
-  const end = control("ctl-end", "End for all");
+  const end = control("ctl-end", "End for all", "end");
   end.classList.add("leave");
-  const bar = h("nav", { class: "controls", "aria-label": "Meeting controls" }, mute, video, share, chat, participants, hand, leave, end);
+  react.hidden = actions.react === undefined;
+  layout.hidden = actions.setLayout === undefined;
+  settings.hidden = actions.openSettings === undefined;
+  const bar = h(
+    "nav",
+    { class: "controls", "aria-label": "Meeting controls" },
+    mute,
+    video,
+    share,
+    h("div", { class: "reaction-anchor" }, react, popover),
+    chat,
+    participants,
+    hand,
+    layout,
+    settings,
+    leave,
+    end,
+  );
 
   const me = () => self(store.get());
   const toggleMute = (muted?: boolean) => {
@@ -169,8 +276,11 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
   };
   const toggleShare = () => {
     const m = me();
-    if (m !== undefined) void actions.selfControl({ action: "share", on: !m.sharing }).then(say);
+    if (m === undefined) return;
+    if (actions.share !== undefined) void actions.share(!m.sharing).then(say);
+    else void actions.selfControl({ action: "share", on: !m.sharing }).then(say);
   };
+  const toggleLayout = () => actions.setLayout?.(store.get().layout === "gallery" ? "speaker" : "gallery");
   const toggleHand = () => {
     const m = me();
     if (m !== undefined) void actions.selfControl({ action: "hand", raised: !m.handRaised }).then(say);
@@ -182,6 +292,8 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
   hand.addEventListener("click", toggleHand);
   chat.addEventListener("click", () => actions.togglePanel("chat"));
   participants.addEventListener("click", () => actions.togglePanel("participants"));
+  layout.addEventListener("click", toggleLayout);
+  settings.addEventListener("click", () => actions.openSettings?.());
   leave.addEventListener("click", doLeave);
   end.addEventListener("click", () => {
     void askConfirm(root, "End the meeting for everyone?", "End for all").then((yes) => {
@@ -207,6 +319,8 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
         return toggleHand();
       case "toggle_chat":
         return actions.togglePanel("chat");
+      case "toggle_layout":
+        return toggleLayout();
       case "leave":
         return doLeave();
       case "push_to_talk":
@@ -231,8 +345,9 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
     header,
     banner,
     notices,
-    h("div", { class: "stage" }, gallery, chatPanel, peoplePanel),
+    h("div", { class: "stage" }, h("div", { class: "gallery-wrap" }, gallery, paging.element), chatPanel, peoplePanel),
     bar,
+    announcer,
   );
 
   const personRow = (p: Participant, state: MeetingState): HTMLElement => {
@@ -267,14 +382,62 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
     return row;
   };
 
+  const chatLine = (c: ChatLine, state: MeetingState): HTMLElement => {
+    const to = c.to === null ? null : state.participants.find((p) => p.id === c.to)?.name ?? "someone";
+    const who = c.own ? "You" : c.fromName;
+    const head = c.to === null ? who : `${who} → ${c.to === state.selfId ? "you" : to} (private)`;
+    const meta = h("span", { class: "chat-meta" });
+    if (c.e2e) meta.append(h("span", { class: "chat-e2e", title: MEETING_TEXT.e2eChat }, lockIcon(), h("span", { class: "visually-hidden" }, MEETING_TEXT.e2eChat)));
+    if (c.own) meta.append(h("span", { class: `chat-delivery ${c.delivery}` }, c.delivery === "sending" ? MEETING_TEXT.sending : MEETING_TEXT.delivered));
+    return h(
+      "li",
+      { class: `chat-line${c.own ? " own" : ""}${c.to === null ? "" : " private"}${c.delivery === "sending" ? " sending" : ""}`, "data-chat-id": String(c.id) },
+      h("span", { class: "chat-from" }, head, meta),
+      h("span", { class: "chat-text" }, c.text),
+    );
+  };
+
+  const qualityBars = connection.querySelector(".quality-bars");
+  const qualityText = connection.querySelector(".quality-text");
+  const drawEncryption = (state: MeetingState): void => {
+    const e2e = state.encryption === "end_to_end";
+    const badge: Array<Node | string> = [lockIcon(), h("span", { class: "encryption-kind" }, e2e ? MEETING_TEXT.e2e : MEETING_TEXT.transport)];
+    if (e2e && state.securityCode !== null) {
+      badge.push(h("span", { id: "security-code", class: "security-code", "aria-label": `${MEETING_TEXT.codeLabel} ${groupCode(state.securityCode)}` }, groupCode(state.securityCode)));
+    }
+    encryption.replaceChildren(...badge);
+    encryption.dataset["encryption"] = state.encryption;
+    const detail = e2e ? MEETING_TEXT.e2eDetail : MEETING_TEXT.transportDetail;
+    encryption.title = detail;
+    encryption.setAttribute(
+      "aria-label",
+      `${e2e ? MEETING_TEXT.e2e : MEETING_TEXT.transport}${e2e && state.securityCode !== null ? `. ${MEETING_TEXT.codeLabel} ${groupCode(state.securityCode)}` : ""}. ${MEETING_TEXT.about}`,
+    );
+    encryptionDetail.replaceChildren(
+      h("p", {}, detail),
+      e2e ? h("p", { class: "code-line" }, state.securityCode === null ? MEETING_TEXT.codePending : `${MEETING_TEXT.codeLabel}: ${groupCode(state.securityCode)}`) : "",
+    );
+  };
+
+  let last: MeetingState | null = null;
   const draw = (state: MeetingState): void => {
     const idText = state.meetingId === null ? "" : formatMeetingId(String(state.meetingId));
     title.textContent = state.phase === "joined" ? `Meeting ${idText}` : state.phase === "ended" ? "Meeting over" : "Joining…";
-    encryption.replaceChildren(
-      lockIcon(),
-      state.encryption === "end_to_end" ? "End-to-end encrypted meeting" : "Encrypted in transit (TLS 1.3)",
-    );
-    encryption.dataset["encryption"] = state.encryption;
+
+    // Encryption badge: what protects the meeting, and the code to compare
+    // (redrawn only when they change, so the open explanation stays put).
+    if (state.encryption !== last?.encryption || state.securityCode !== last.securityCode) drawEncryption(state);
+
+    // Connection quality.
+    const c = state.connection;
+    connection.hidden = state.phase !== "joined";
+    connection.dataset["quality"] = c?.quality ?? "unknown";
+    const qualityWords = c === null ? MEETING_TEXT.qualityUnknown : MEETING_TEXT.quality[c.quality];
+    const qualityDetail = c === null ? "" : MEETING_TEXT.qualityDetail(c.rttMs, c.lossPercent);
+    if (qualityText !== null) qualityText.textContent = qualityWords;
+    if (qualityBars instanceof HTMLElement) qualityBars.dataset["quality"] = c?.quality ?? "unknown";
+    connection.title = qualityDetail;
+    connection.setAttribute("aria-label", qualityDetail === "" ? qualityWords : `${qualityWords}: ${qualityDetail}`);
     count.textContent = state.phase === "joined" ? `${state.participants.length} in the meeting` : "";
 
     // Banner.
@@ -282,34 +445,51 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
     if (state.phase === "connecting") bannerMessage = state.transport === null ? "Connecting…" : "Joining…";
     else if (state.phase === "waiting") bannerMessage = state.waitingReason ?? "Waiting to enter.";
     else if (state.phase === "ended") bannerMessage = state.ended?.reason ?? "The meeting is over.";
+    else if (c?.reconnecting === true) bannerMessage = MEETING_TEXT.reconnecting;
     banner.hidden = bannerMessage === null;
     bannerText.textContent = bannerMessage ?? "";
-    banner.dataset["kind"] = state.ended?.kind ?? state.phase;
+    banner.dataset["kind"] = state.ended?.kind ?? (state.phase === "joined" && c?.reconnecting === true ? "reconnecting" : state.phase);
     backHome.hidden = state.phase !== "ended";
 
     // Notices (the latest host actions and refusals).
-    if (state.notices.length > 0) {
-      notices.replaceChildren(...state.notices.map((n) => h("p", { class: "notice" }, n)));
+    if (state.notices !== last?.notices && state.notices.length > 0) {
+      notices.replaceChildren(...state.notices.map((n) => h("p", { class: "notice", title: n }, n)));
     }
 
-    // Gallery: up to 25 tiles, ourselves first.
-    const mine = state.participants.filter((p) => p.id === state.selfId);
-    const others = state.participants.filter((p) => p.id !== state.selfId);
-    const shown = [...mine, ...others].slice(0, 25);
+    // Tiles: the page's (gallery) or the speaker and the filmstrip.
+    const { shown, main } = arrange(state);
+    gallery.dataset["layout"] = state.layout;
     // Tiles are kept per participant and updated in place, and the gallery
     // is only reordered when its order changes: a video canvas that moves
     // in the document loses its picture in WebKitGTK until composited again.
     const elements = shown.map((p) => {
       const canvas = actions.videoCanvas?.(p.id);
-      const fresh = tile(p, p.id === state.selfId, canvas, false);
-      const el = tiles.get(p.id) ?? fresh;
-      tiles.set(p.id, el);
-      if (el !== fresh) {
-        el.className = fresh.className;
-        el.setAttribute("aria-label", fresh.getAttribute("aria-label") ?? "");
-        for (const child of [...el.childNodes]) if (child !== canvas) child.remove();
-        el.append(...fresh.childNodes);
+      const speaking = isSpeaking(state, p.id);
+      // Rebuild a tile's caption and markers only when what they show
+      // changed: levels redraw ~10 times a second, and fresh nodes over a
+      // composited video canvas can miss a frame in WebKitGTK.
+      const signature = JSON.stringify([p, p.id === state.selfId, speaking, canvas?.hidden ?? true]);
+      const known = tiles.get(p.id);
+      let el: HTMLElement;
+      if (known === undefined) {
+        el = tile(p, p.id === state.selfId, canvas, false, speaking);
+        el.dataset["signature"] = signature;
+      } else {
+        el = known;
+        if (el.dataset["signature"] !== signature) {
+          const fresh = tile(p, p.id === state.selfId, canvas, false, speaking);
+          el.className = fresh.className;
+          el.setAttribute("aria-label", fresh.getAttribute("aria-label") ?? "");
+          // Keep the canvas and any reaction still floating.
+          for (const child of [...el.childNodes]) {
+            if (child !== canvas && !(child instanceof HTMLElement && child.classList.contains("reaction-float"))) child.remove();
+          }
+          el.append(...fresh.childNodes);
+          el.dataset["signature"] = signature;
+        }
       }
+      tiles.set(p.id, el);
+      el.classList.toggle("main", p.id === main);
       if (canvas !== undefined && canvas.parentElement !== el) el.prepend(canvas);
       return el;
     });
@@ -317,56 +497,69 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
     const same = elements.length === gallery.children.length && elements.every((el, i) => gallery.children[i] === el);
     if (!same) gallery.replaceChildren(...elements);
     gallery.dataset["count"] = String(shown.length);
+    const grid = gridFor(shown.length);
+    gallery.style.setProperty("--cols", String(grid.cols));
+    gallery.style.setProperty("--rows", String(grid.rows));
+    paging.draw(state);
+    reactionLayer.show(state.reactions, (id) => tiles.get(id));
 
     // Controls.
     const m = self(state);
     const joined = state.phase === "joined" && m !== undefined;
-    for (const b of [mute, video, share, hand, leave]) b.disabled = !joined;
+    for (const b of [mute, video, share, hand, react, leave]) b.disabled = !joined;
+    if (!joined) popover.hidden = true;
     setControl(mute, m?.muted === true ? "Unmute" : "Mute", m?.muted ?? false);
+    setIcon(mute, m?.muted === true ? "micOff" : "mic");
     setControl(video, m?.video === true ? "Stop video" : "Start video", m?.video ?? false);
+    setIcon(video, m?.video === true ? "video" : "videoOff");
     setControl(share, m?.sharing === true ? "Stop sharing" : "Share screen", m?.sharing ?? false);
     setControl(hand, m?.handRaised === true ? "Lower hand" : "Raise hand", m?.handRaised ?? false);
-    setControl(chat, state.unread > 0 ? `Chat (${state.unread} new)` : "Chat", state.panel === "chat");
-    setControl(participants, `Participants (${state.participants.length})`, state.panel === "participants");
+    setControl(layout, state.layout === "gallery" ? LAYOUT_TEXT.speakerView : LAYOUT_TEXT.galleryView, null);
+    setIcon(layout, state.layout === "gallery" ? "speaker" : "gallery");
+    setControl(chat, state.unread > 0 ? `Chat (${state.unread} new)` : "Chat", state.panel === "chat", "Chat");
+    setBadge(chat, state.unread > 0 ? state.unread : null);
+    setControl(participants, `Participants (${state.participants.length})`, state.panel === "participants", "Participants");
+    setBadge(participants, state.participants.length);
     const hostNow = joined && m.role === "host";
     end.hidden = !hostNow;
     leave.hidden = state.phase === "ended";
 
-    // Side panels.
+    // Side panels. Levels arrive ~10 times a second: redraw the lists only
+    // when what they show changed, so typing and scrolling are not disturbed.
     chatPanel.hidden = state.panel !== "chat";
     peoplePanel.hidden = state.panel !== "participants";
-    const choice = chatTo.value;
-    chatTo.replaceChildren(
-      h("option", { value: "" }, "Everyone"),
-      ...others.map((p) => h("option", { value: String(p.id) }, `${p.name} (private)`)),
-    );
-    chatTo.value = others.some((p) => String(p.id) === choice) ? choice : "";
-    chatLog.replaceChildren(
-      ...state.chat.map((c) => {
-        const to = c.to === null ? null : state.participants.find((p) => p.id === c.to)?.name ?? "someone";
-        const who = c.own ? "You" : c.fromName;
-        const head = c.to === null ? who : `${who} → ${c.to === state.selfId ? "you" : to} (private)`;
-        return h(
-          "li",
-          { class: `chat-line${c.own ? " own" : ""}${c.to === null ? "" : " private"}`, "data-chat-id": String(c.id) },
-          h("span", { class: "chat-from" }, head),
-          h("span", { class: "chat-text" }, c.text),
-        );
-      }),
-    );
     chatSend.disabled = state.phase !== "joined";
+    const others = state.participants.filter((p) => p.id !== state.selfId);
+    if (state.participants !== last?.participants || state.selfId !== last.selfId) {
+      const choice = chatTo.value;
+      chatTo.replaceChildren(
+        h("option", { value: "" }, "Everyone"),
+        ...others.map((p) => h("option", { value: String(p.id) }, `${p.name} (private)`)),
+      );
+      chatTo.value = others.some((p) => String(p.id) === choice) ? choice : "";
+    }
+    if (state.chat !== last?.chat || state.participants !== last.participants) {
+      const atBottom = chatLog.scrollTop + chatLog.clientHeight >= chatLog.scrollHeight - 8;
+      chatLog.replaceChildren(...state.chat.map((line) => chatLine(line, state)));
+      if (atBottom) chatLog.scrollTop = chatLog.scrollHeight;
+    }
     hostTools.hidden = !isHost(state);
-    people.replaceChildren(...state.participants.map((p) => personRow(p, state)));
+    if (state.participants !== last?.participants || state.selfId !== last.selfId) {
+      people.replaceChildren(...state.participants.map((p) => personRow(p, state)));
+    }
     waitingSection.hidden = !isHost(state) || state.waiting.length === 0;
-    waitingList.replaceChildren(
-      ...state.waiting.map((w) => {
-        const admit = h("button", { type: "button", class: "small", "data-action": "admit", "aria-label": `Admit ${w.name}` }, "Admit");
-        admit.addEventListener("click", () => host({ action: "admit", participant: w.id }));
-        const deny = h("button", { type: "button", class: "small", "data-action": "deny", "aria-label": `Deny ${w.name}` }, "Deny");
-        deny.addEventListener("click", () => host({ action: "deny", participant: w.id }));
-        return h("li", { class: "person", "data-waiting-id": String(w.id) }, h("span", { class: "person-name" }, w.guest ? `${w.name} (guest)` : w.name), admit, deny);
-      }),
-    );
+    if (state.waiting !== last?.waiting) {
+      waitingList.replaceChildren(
+        ...state.waiting.map((w) => {
+          const admit = h("button", { type: "button", class: "small", "data-action": "admit", "aria-label": `Admit ${w.name}` }, "Admit");
+          admit.addEventListener("click", () => host({ action: "admit", participant: w.id }));
+          const deny = h("button", { type: "button", class: "small", "data-action": "deny", "aria-label": `Deny ${w.name}` }, "Deny");
+          deny.addEventListener("click", () => host({ action: "deny", participant: w.id }));
+          return h("li", { class: "person", "data-waiting-id": String(w.id) }, h("span", { class: "person-name" }, w.guest ? `${w.name} (guest)` : w.name), admit, deny);
+        }),
+      );
+    }
+    last = state;
   };
   draw(store.get());
   const unsubscribe = store.subscribe(draw);

@@ -1,6 +1,7 @@
 /**
- * The start screen: the Confer wordmark, a "Sign in" form, a "Join a
- * meeting" form and the app's version.
+ * The start screen: the Confer wordmark, a "Sign in" form (email and
+ * password, or "Sign in with your organisation" through its single sign-on
+ * in the system browser), a "Join a meeting" form and the app's version.
  *
  * Both forms validate locally (see `../forms.ts`), then hand what was typed
  * to the {@link StartActions} the app gives (sign in, join as a guest); the
@@ -23,6 +24,24 @@ export interface StartState {
 export interface StartActions {
   signIn(email: string, password: string): Promise<string | null>;
   join(meeting: string, name: string): Promise<string | null>;
+  /**
+   * Signs in through the organisation's single sign-on (`sign_in_sso`):
+   * resolves once the system browser has come back, or with the error.
+   */
+  signInSso?(slug: string): Promise<string | null>;
+  /** Stops waiting for the browser (`cancel_sign_in_sso`). */
+  cancelSignInSso?(): Promise<void>;
+}
+
+/** An organisation's sign-in name: the server's SSO slug rule. */
+const SSO_SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The error for an organisation name, or undefined when it can be used. */
+export function validateSsoSlug(slug: string): string | undefined {
+  const trimmed = slug.trim().toLowerCase();
+  if (trimmed === "") return "Enter your organisation's sign-in name.";
+  if (!SSO_SLUG.test(trimmed)) return "Use letters, digits and hyphens, like acme or acme-labs.";
+  return undefined;
 }
 
 /** Runs a form's action with its button disabled, then shows the outcome. */
@@ -165,6 +184,62 @@ export function mountStart(
     );
   });
 
+  // Sign in with the organisation's single sign-on.
+  const slug = field(
+    "sso-slug",
+    "Organisation",
+    {
+      type: "text",
+      autocomplete: "organization",
+      spellcheck: "false",
+      autocapitalize: "off",
+      placeholder: "acme",
+      required: true,
+    },
+    "Your organisation's sign-in name; your browser opens to sign you in",
+  );
+  const ssoStatus = h("p", { id: "sso-status", class: "form-status", role: "status" });
+  const ssoButton = h("button", { type: "submit", class: "secondary" }, "Sign in with your organisation");
+  const ssoCancel = h("button", { type: "button", id: "sso-cancel", class: "secondary", hidden: true }, "Cancel");
+  const ssoForm = h(
+    "form",
+    { id: "sign-in-sso", class: "panel-form", novalidate: true, "aria-labelledby": "sso-title" },
+    h("h3", { id: "sso-title" }, "Or with your organisation"),
+    slug.wrapper,
+    ssoButton,
+    ssoCancel,
+    ssoStatus,
+  );
+  let ssoCancelled = false;
+  ssoCancel.addEventListener("click", () => {
+    ssoCancelled = true;
+    ssoCancel.disabled = true;
+    ssoStatus.textContent = "Cancelling…";
+    void actions?.cancelSignInSso?.();
+  });
+  ssoForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const problem = validateSsoSlug(slug.input.value);
+    showErrors({ slug }, problem === undefined ? {} : { slug: problem });
+    if (problem !== undefined) {
+      ssoStatus.textContent = "";
+      return;
+    }
+    const signInSso = actions?.signInSso;
+    if (signInSso === undefined) {
+      ssoStatus.textContent = "Signing in needs the desktop app.";
+      return;
+    }
+    ssoCancelled = false;
+    ssoCancel.hidden = false;
+    ssoCancel.disabled = false;
+    void runAction(ssoButton, ssoStatus, "Waiting for your browser… Finish signing in there.", async () => {
+      const error = await signInSso(slug.input.value.trim().toLowerCase());
+      ssoCancel.hidden = true;
+      return ssoCancelled && error !== null ? "Sign-in cancelled." : error;
+    });
+  });
+
   // Join a meeting.
   const meetingId = field(
     "join-meeting-id",
@@ -237,6 +312,7 @@ export function mountStart(
         { class: "panel", "aria-labelledby": "sign-in-title" },
         h("h2", { id: "sign-in-title" }, "Sign in"),
         signInForm,
+        ssoForm,
       ),
       h(
         "section",

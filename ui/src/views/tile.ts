@@ -28,19 +28,29 @@ export function markers(p: Participant): Array<[string, string]> {
   return out;
 }
 
+/** Words a tile adds for the speaking indicator. */
+export const TILE_TEXT = { speaking: "Speaking" };
+
+/** Three bars that move while someone speaks (decoration: the tile's
+ * label says "Speaking" in words). */
+function speakingBars(): HTMLElement {
+  return h("span", { class: "speaking-bars", "aria-hidden": "true" }, h("i"), h("i"), h("i"));
+}
+
 /** A tile for `p`; `isSelf` adds "(you)". `video` is the participant's
  * canvas, kept across redraws (see `video_wall.ts`); with `withVideo`
- * false it only decides the tile's class and the caller places it. */
-export function tile(p: Participant, isSelf: boolean, video?: HTMLCanvasElement, withVideo = true): HTMLElement {
+ * false it only decides the tile's class and the caller places it.
+ * `speaking` highlights the tile and shows the speaking indicator. */
+export function tile(p: Participant, isSelf: boolean, video?: HTMLCanvasElement, withVideo = true, speaking = false): HTMLElement {
   const role = roleLabel(p);
   const name = isSelf ? `${p.name} (you)` : p.name;
-  const label = [name, role, ...markers(p).map(([, l]) => l)].filter(Boolean).join(", ");
+  const label = [name, role, speaking ? TILE_TEXT.speaking : null, ...markers(p).map(([, l]) => l)].filter(Boolean).join(", ");
   const badges = h("ul", { class: "tile-markers" });
   for (const [cls, text] of markers(p)) badges.append(h("li", { class: `marker ${cls}` }, text));
   return h(
     "figure",
     {
-      class: `tile${isSelf ? " self" : ""}${p.handRaised ? " hand-up" : ""}${video !== undefined && !video.hidden ? " has-video" : ""}`,
+      class: `tile${isSelf ? " self" : ""}${p.handRaised ? " hand-up" : ""}${speaking ? " speaking" : ""}${video !== undefined && !video.hidden ? " has-video" : ""}`,
       "data-participant-id": String(p.id),
       "aria-label": label,
     },
@@ -49,6 +59,7 @@ export function tile(p: Participant, isSelf: boolean, video?: HTMLCanvasElement,
     h(
       "figcaption",
       { class: "tile-caption" },
+      speaking ? speakingBars() : "",
       h("span", { class: "tile-name" }, name),
       role === null ? "" : h("span", { class: "tile-role" }, role),
     ),

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use confer_client::api::{ApiError, JoinTokenRequest};
+use confer_client::api::{ApiClient, ApiError, JoinTokenRequest};
+use confer_client::device_keys::{DeviceIdentity, DeviceKeyStore};
 use confer_client::driver::{self, Command, ConnectOptions, MediaSetup};
 use confer_client::media::playout::{FanOut, SpeakerSink};
 use confer_client::media::save::SaveReceived;
@@ -130,6 +131,8 @@ async fn run(
         () = signalled(signals) => return left_early(report),
     };
 
+    let device = keyring_identity(&api, meeting_id).await;
+
     let mut options = ConnectOptions::new(ca_pem);
     options.transport = args.transport;
     let connection = tokio::select! {
@@ -148,7 +151,10 @@ async fn run(
 
     let mut config = SessionConfig::new(meeting_id, ticket.token);
     config.synthetic_media = args.send_media == Some(MediaSource::Synthetic);
-    let session = Session::new(config, Instant::now().into_std());
+    let mut session = Session::new(config, Instant::now().into_std());
+    if let Some(device) = device {
+        session.set_device_identity(device);
+    }
     let (commands, command_rx) = mpsc::channel(64);
     let (event_tx, mut events) = mpsc::unbounded_channel();
     let mut driver_task = tokio::spawn(async move {
@@ -264,6 +270,27 @@ async fn run(
         });
     }
     Ok(())
+}
+
+/// In an E2E meeting, this device's identity from the OS keyring, so the
+/// other members see the same device (and the keys registered in the
+/// directory) meeting after meeting. `None` leaves the session its own
+/// in-memory identity: not logged in, not an E2E meeting (or the meeting
+/// cannot be looked up), or no keyring, which earns a one-line warning.
+async fn keyring_identity(api: &ApiClient, meeting: MeetingId) -> Option<DeviceIdentity> {
+    if !api.is_logged_in() {
+        return None;
+    }
+    if !api.get_meeting(meeting).await.ok()?.e2e {
+        return None;
+    }
+    match DeviceKeyStore::from_env().load_or_create() {
+        Ok(identity) => Some(identity),
+        Err(e) => {
+            eprintln!("warning: using a throw-away device identity for this E2E meeting: {e}");
+            None
+        }
+    }
 }
 
 /// The media engine, sources and sinks the media flags ask for; `None`

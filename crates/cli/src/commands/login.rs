@@ -15,6 +15,10 @@ pub(crate) async fn login(
     target: &Target,
     args: &LoginArgs,
 ) -> anyhow::Result<ExitCode> {
+    let Some(email) = &args.email else {
+        let slug = args.sso.sso.as_deref().context("give --email or --sso")?;
+        return super::login_sso::login_sso(cli, target, &args.sso, slug).await;
+    };
     let password = read_password_stdin()?;
     // Log in without any stored token: it may belong to someone else.
     let api = Target {
@@ -22,7 +26,7 @@ pub(crate) async fn login(
         ..target.clone()
     }
     .api()?;
-    let response = api.login(&args.email, &password).await?;
+    let response = api.login(email, &password).await?;
     // Store the CA as an absolute path so later commands work from any directory.
     let ca = match &target.ca {
         Some(path) => Some(
@@ -34,23 +38,30 @@ pub(crate) async fn login(
     let stored = StoredSession {
         server: target.server.clone(),
         ca,
-        email: Some(args.email.clone()),
+        email: Some(email.clone()),
         access_token: response.access_token,
     };
     let path = config::save(&config::config_dir(cli)?, &stored)?;
+    // Best effort: enrol this device for E2E chat (a warning, not a failure,
+    // without a keyring).
+    let device_id = super::identity::enroll_after_login(
+        &api.clone().with_access_token(stored.access_token.clone()),
+    )
+    .await;
     if cli.json {
         print_json(&serde_json::json!({
             "logged_in": true,
             "server": stored.server,
-            "email": args.email,
+            "email": email,
             "expires_in": response.expires_in,
             "session_file": path,
+            "device_id": device_id.map(|id| id.to_string()),
         }));
     } else {
         eprintln!(
             "logged in to {} as {} (session stored in {})",
             stored.server,
-            args.email,
+            email,
             path.display()
         );
     }

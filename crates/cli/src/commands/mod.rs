@@ -2,9 +2,12 @@
 //! process exit code.
 
 pub(crate) mod account;
+pub(crate) mod chat;
 pub(crate) mod devices;
+pub(crate) mod identity;
 pub(crate) mod join;
 pub(crate) mod login;
+pub(crate) mod login_sso;
 pub(crate) mod meeting;
 
 use std::io::BufRead;

@@ -17,6 +17,7 @@ mod link;
 mod quic;
 mod tls_tcp;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -28,8 +29,8 @@ use confer_wire::ids::ParticipantId;
 use tokio::sync::mpsc;
 
 use crate::api::RouterAddresses;
-use crate::media::{CaptureTrack, MediaEngine, MediaSink};
-use crate::session::{Event, Output, Session};
+use crate::media::{CaptureTrack, MediaEngine, MediaEngineStats, MediaSink};
+use crate::session::{EncryptionStats, Event, Output, Session};
 use crate::tls::{TlsError, router_client_config};
 use confer_media::source::SourceSpec;
 
@@ -271,9 +272,37 @@ pub enum Command {
         /// Whether we share a whole screen (not just one window).
         whole_screen: bool,
     },
+    /// Start, replace or stop capturing one of our tracks (with
+    /// [`run_with_media`]): `source` is a [`SourceSpec`] as text
+    /// (`tone:440`, `pattern:640x360@30`, a device id such as `mic:…` or
+    /// `screen:…`), `None` stops the track, so nothing of it is sent. Before
+    /// we are admitted it changes what starts at admission. Only capture
+    /// changes: the front end tells the router (`SetAudio`, `SetVideo`,
+    /// `SetShare`) itself.
+    Capture {
+        /// Which of our tracks.
+        track: CaptureTrack,
+        /// What to capture it from, or `None` to stop.
+        source: Option<String>,
+    },
     /// Leave the meeting.
     Leave,
 }
+
+/// What a running session counted so far, handed to the media sink about
+/// once a second (see [`MediaSink::live_report`]) for live status displays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveReport {
+    /// The latest ping round-trip time.
+    pub rtt: Option<Duration>,
+    /// Media keys: epochs, the security code, decrypt failures.
+    pub encryption: EncryptionStats,
+    /// The media engine's counters (sent and received).
+    pub media: MediaEngineStats,
+}
+
+/// How often the sink gets a [`LiveReport`].
+pub const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The clock seam: tokio's clock, so tests that pause tokio's time also
 /// control the session's.
@@ -348,7 +377,11 @@ async fn run_inner(
     let mut link = connection.link;
     let mut commands_open = true;
     let (capture_tx, mut capture_rx) = mpsc::channel(CAPTURE_QUEUE);
-    let mut capture: Option<capture::Capture> = None;
+    // One capture per running track; `admitted` says whether tracks run
+    // yet (before admission `Command::Capture` edits `media.sources`).
+    let mut captures: HashMap<CaptureTrack, capture::Capture> = HashMap::new();
+    let mut admitted = false;
+    let mut next_report: Option<Instant> = None;
     loop {
         while let Some(output) = session.poll_output() {
             match output {
@@ -368,7 +401,7 @@ async fn run_inner(
             }
         }
         if let Some(m) = media.as_mut() {
-            if capture.is_none()
+            if !admitted
                 && !session.is_ended()
                 && let Some(me) = session.participant_id()
             {
@@ -389,7 +422,14 @@ async fn run_inner(
                 {
                     tracing::warn!("cannot start the screen share: {e}");
                 }
-                capture = Some(capture::start(&m.sources, &capture_tx));
+                for (track, spec) in &m.sources {
+                    captures.insert(
+                        *track,
+                        capture::start(&[(*track, spec.clone())], &capture_tx),
+                    );
+                }
+                admitted = true;
+                next_report = Some(now() + REPORT_INTERVAL);
             }
             pump_media(m, &mut session);
             // Sending may have queued media for the link.
@@ -416,7 +456,7 @@ async fn run_inner(
                     link.media_dropped
                 );
             }
-            drop(capture);
+            drop(captures);
             let engine = media.map(|mut m| {
                 if let Some(sink) = m.sink.as_mut() {
                     sink.finish();
@@ -426,7 +466,7 @@ async fn run_inner(
             return (session, engine);
         }
         let media_deadline = media.as_ref().and_then(|m| m.engine.poll_timeout());
-        let deadline = [session.poll_timeout(), media_deadline]
+        let deadline = [session.poll_timeout(), media_deadline, next_report]
             .into_iter()
             .flatten()
             .min();
@@ -451,16 +491,22 @@ async fn run_inner(
                 Some(Incoming::Failed(reason)) => session.fail(reason),
                 None => session.handle_transport_closed(now(), Some("the connection's tasks stopped")),
             },
-            captured = capture_rx.recv(), if capture.is_some() => {
+            captured = capture_rx.recv(), if admitted => {
                 if let (Some(m), Some(captured)) = (media.as_mut(), captured) {
                     match captured {
+                        // A frame still queued from a track stopped since.
+                        capture::Captured::Frame(track, _) if !captures.contains_key(&track) => {}
                         capture::Captured::Frame(track, frame) => {
+                            if let (Some(sink), Some(me)) = (m.sink.as_mut(), session.participant_id()) {
+                                sink.captured(me, track, &frame);
+                            }
                             if let Err(e) = m.engine.handle_captured(now(), track, &frame, &mut session) {
                                 tracing::debug!("{track:?} frame not sent: {e}");
                             }
                         }
                         capture::Captured::Failed(track, reason) => {
                             tracing::warn!("{track:?} capture failed: {reason}");
+                            captures.remove(&track);
                             m.engine.handle_source_error(format!("{track:?}: {reason}"));
                             // A share that stopped capturing is over for the others too.
                             if track == CaptureTrack::Screen
@@ -493,6 +539,13 @@ async fn run_inner(
                 Some(Command::NewWindowDetected { whole_screen }) => {
                     session.handle_new_window_detected(whole_screen);
                 }
+                Some(Command::Capture { track, source }) => {
+                    if let Some(m) = media.as_mut() {
+                        change_capture(m, &mut captures, admitted, &capture_tx, track, source.as_deref());
+                    } else {
+                        tracing::warn!("capture change without media: ignored");
+                    }
+                }
                 Some(Command::Leave) => session.leave(now()),
                 None => {
                     commands_open = false;
@@ -504,9 +557,50 @@ async fn run_inner(
                 session.handle_timeout(now);
                 if let Some(m) = media.as_mut() {
                     m.engine.handle_timeout(now, &mut session);
+                    if next_report.is_some_and(|at| at <= now) {
+                        next_report = Some(now + REPORT_INTERVAL);
+                        if let Some(sink) = m.sink.as_mut() {
+                            sink.live_report(&LiveReport {
+                                rtt: session.rtt(),
+                                encryption: session.encryption_stats(),
+                                media: m.engine.stats(),
+                            });
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// Applies a [`Command::Capture`]: before admission to what starts then,
+/// after it to the running captures. A source that does not parse is
+/// recorded as a source error and changes nothing.
+fn change_capture(
+    m: &mut MediaSetup,
+    captures: &mut HashMap<CaptureTrack, capture::Capture>,
+    admitted: bool,
+    capture_tx: &mpsc::Sender<capture::Captured>,
+    track: CaptureTrack,
+    source: Option<&str>,
+) {
+    let spec = match source.map(str::parse::<SourceSpec>) {
+        None => None,
+        Some(Ok(spec)) => Some(spec),
+        Some(Err(e)) => {
+            tracing::warn!("{track:?} source not changed: {e}");
+            m.engine.handle_source_error(format!("{track:?}: {e}"));
+            return;
+        }
+    };
+    m.sources.retain(|(t, _)| *t != track);
+    // Dropping the old capture stops its thread.
+    captures.remove(&track);
+    if let Some(spec) = spec {
+        if admitted {
+            captures.insert(track, capture::start(&[(track, spec.clone())], capture_tx));
+        }
+        m.sources.push((track, spec));
     }
 }
 

@@ -119,6 +119,23 @@ impl MediaSink for FanOut {
         }
     }
 
+    fn captured(
+        &mut self,
+        own: ParticipantId,
+        track: super::CaptureTrack,
+        frame: &confer_media::source::Frame,
+    ) {
+        for sink in &mut self.0 {
+            sink.captured(own, track, frame);
+        }
+    }
+
+    fn live_report(&mut self, report: &crate::driver::LiveReport) {
+        for sink in &mut self.0 {
+            sink.live_report(report);
+        }
+    }
+
     fn finish(&mut self) {
         for sink in &mut self.0 {
             sink.finish();

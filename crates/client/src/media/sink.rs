@@ -77,6 +77,23 @@ pub trait MediaSink: Send {
         let _ = (participant, name);
     }
 
+    /// One of our own captured frames, before it is encoded: for a self
+    /// view or our own microphone level. `own` is our participant id.
+    fn captured(
+        &mut self,
+        own: ParticipantId,
+        track: super::CaptureTrack,
+        frame: &confer_media::source::Frame,
+    ) {
+        let _ = (own, track, frame);
+    }
+
+    /// The session's counters, about once a second while admitted (see
+    /// [`crate::driver::REPORT_INTERVAL`]).
+    fn live_report(&mut self, report: &crate::driver::LiveReport) {
+        let _ = report;
+    }
+
     /// The session is over: flush and close whatever is open.
     fn finish(&mut self) {}
 }

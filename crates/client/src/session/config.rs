@@ -90,4 +90,15 @@ pub enum SessionError {
     /// unknown key id, replayed, ...); drop the frame.
     #[error("media frame refused: {0}")]
     FrameCrypto(#[from] super::keys::FrameCryptoError),
+    /// E2E meetings: chat waits for the meeting's group, and this many
+    /// messages already wait.
+    #[error("{0} chat messages already wait for the end-to-end group; try again once it is set up")]
+    ChatQueueFull(usize),
+    /// E2E meetings: the chat message could not be sealed (for example
+    /// this session was removed from the group); it was not sent.
+    #[error("chat message not sealed, not sent: {0}")]
+    ChatNotSealed(String),
+    /// A reaction that is not one of `confer_wire::control::REACTIONS`.
+    #[error("not a reaction the router relays: {0:?}")]
+    InvalidReaction(String),
 }

@@ -133,14 +133,18 @@ impl Session {
     }
 
     /// Asks the router for a host action or a change to ourselves (mute,
-    /// video, hand, share, recording, rename). The router decides; the
-    /// answer is a `participant_updated`/`event`, or an error event.
+    /// video, hand, share, recording, rename), or a reaction (unchecked,
+    /// unlike [`Session::react`], so scripts see the router's refusal).
+    /// The router decides; the answer is a
+    /// `participant_updated`/`event`/`reaction`, or an error event.
     pub fn request(&mut self, msg: ClientMessage) -> Result<(), SessionError> {
         match msg {
             ClientMessage::Join { .. } => return Err(SessionError::NotARequest("join")),
             ClientMessage::Leave => return Err(SessionError::NotARequest("leave")),
             ClientMessage::Ping { .. } => return Err(SessionError::NotARequest("ping")),
-            ClientMessage::Chat { .. } => return Err(SessionError::NotARequest("chat")),
+            ClientMessage::Chat { .. } | ClientMessage::SealedChat { .. } => {
+                return Err(SessionError::NotARequest("chat"));
+            }
             _ => {}
         }
         self.require_joined()?;

@@ -62,6 +62,11 @@ impl Session {
         &self.chat_received
     }
 
+    /// Every reaction the router relayed (ours included), in order.
+    pub fn reactions(&self) -> &[super::ReactionRecord] {
+        &self.reactions
+    }
+
     /// Chat messages we sent.
     pub fn chat_sent(&self) -> u64 {
         self.chat_sent

@@ -78,7 +78,8 @@ pub struct EncryptionStats {
     /// aloud with the others'.
     pub security_code: Option<String>,
     /// Frames that did not open: tampered, unknown key id, replayed, too
-    /// old, malformed, or carrying another participant's key id.
+    /// old, malformed, or carrying another participant's key id; and, in
+    /// E2E meetings, sealed chat messages that did not open or check out.
     pub decrypt_failures: u64,
     /// Frames opened.
     pub frames_opened: u64,
@@ -299,7 +300,10 @@ impl FrameKeys {
             key_epochs_seen: self.key_epochs_seen,
             current_epoch: self.epochs.back().map(|e| e.number),
             security_code: self.security_code.clone(),
-            decrypt_failures: receiver.rejected().saturating_add(self.wrong_sender),
+            decrypt_failures: receiver
+                .rejected()
+                .saturating_add(self.wrong_sender)
+                .saturating_add(self.mls.chat.failures),
             // A frame under another participant's KID verified, but was
             // refused after all.
             frames_opened: receiver.opened.saturating_sub(self.wrong_sender),

@@ -32,6 +32,20 @@ pub(crate) struct MlsState {
     pending: Option<PendingJoin>,
     /// The group, once in it.
     group: Option<MeetingGroup>,
+    /// Sealed chat: queued, awaiting echo, failures (`sealed_chat.rs`).
+    pub(crate) chat: super::sealed_chat::SealedChat,
+}
+
+impl MlsState {
+    /// The group, once in it.
+    pub(crate) fn group(&self) -> Option<&MeetingGroup> {
+        self.group.as_ref()
+    }
+
+    /// The group, once in it, to seal or open with.
+    pub(crate) fn group_mut(&mut self) -> Option<&mut MeetingGroup> {
+        self.group.as_mut()
+    }
 }
 
 impl Session {
@@ -214,6 +228,8 @@ impl Session {
         self.frame_keys.mls.group = Some(group);
         let (sender, installed, code) = result.map_err(|e| e.to_string())?;
         self.frame_keys.install_epoch(sender, installed, code);
+        // Chat that waited for the group goes out now.
+        self.flush_sealed_chat();
         Ok(())
     }
 }

@@ -20,7 +20,8 @@
 //! 4. Feed what arrives: [`Session::handle_control`] for each control frame's
 //!    payload, [`Session::handle_media`] for each RTP packet,
 //!    [`Session::handle_transport_closed`] when the connection ends or fails.
-//! 5. Pass user requests in: [`Session::send_chat`], [`Session::send_media`],
+//! 5. Pass user requests in: [`Session::send_chat`], [`Session::react`],
+//!    [`Session::send_media`],
 //!    [`Session::request`] (host controls and changes to ourselves, which
 //!    the router decides), [`Session::handle_new_window_detected`] (pauses
 //!    a whole-screen share), [`Session::leave`]. While the router holds us
@@ -39,6 +40,7 @@ mod keys;
 mod keys_mls;
 mod output;
 mod roster;
+mod sealed_chat;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -61,8 +63,8 @@ pub use keys::{Encryption, EncryptionStats, FrameCryptoError, standard_key_id};
 pub use output::{Event, Output};
 pub use roster::{Roster, SeenParticipant};
 pub use stats::{
-    ChatRecord, EndReason, MediaStats, ReceivedMedia, RosterChange, RosterEvent, code_name,
-    leave_reason_name,
+    ChatRecord, EndReason, MediaStats, ReactionRecord, ReceivedMedia, RosterChange, RosterEvent,
+    code_name, leave_reason_name,
 };
 
 /// Pings whose pong we still wait for; older ones are forgotten so a router
@@ -117,6 +119,8 @@ pub struct Session {
     roster: Roster,
     roster_events: Vec<RosterEvent>,
     chat_received: Vec<ChatRecord>,
+    /// Reactions relayed to us, ours included.
+    reactions: Vec<ReactionRecord>,
     chat_sent: u64,
     media: MediaStats,
     /// Non-fatal errors the router reported.
@@ -163,6 +167,7 @@ impl Session {
             roster_events: Vec::new(),
             rules: controls::Rules::default(),
             chat_received: Vec::new(),
+            reactions: Vec::new(),
             chat_sent: 0,
             media: MediaStats::default(),
             router_errors: Vec::new(),
@@ -392,12 +397,18 @@ impl Session {
             }
             ServerMessage::Chat { id, from, to, text } => {
                 let own = Some(from) == self.participant_id();
+                if self.frame_keys.stats().encryption == Encryption::E2e {
+                    // The router must not relay plain text in an E2E
+                    // meeting; showing it would pass it off as sealed.
+                    return self.violation("plain chat in an end-to-end encrypted meeting".into());
+                }
                 if !own {
                     self.chat_received.push(ChatRecord {
                         id,
                         from,
                         to,
                         text: text.clone(),
+                        e2e: false,
                     });
                 }
                 let from_name = self.roster.get(from).map(|e| e.name.clone());
@@ -408,6 +419,31 @@ impl Session {
                     to,
                     text,
                     own,
+                    e2e: false,
+                }));
+            }
+            ServerMessage::SealedChat {
+                id,
+                from,
+                to,
+                ciphertext,
+            } => {
+                if self.frame_keys.stats().encryption != Encryption::E2e {
+                    return self.violation("sealed chat in a standard meeting".into());
+                }
+                self.on_sealed_chat(id, from, to, ciphertext);
+            }
+            ServerMessage::Reaction { from, emoji } => {
+                self.reactions.push(ReactionRecord {
+                    at_ms: self.ms_since_start(now),
+                    from,
+                    emoji: emoji.clone(),
+                });
+                let from_name = self.roster.get(from).map(|e| e.name.clone());
+                self.outputs.push_back(Output::Event(Event::Reaction {
+                    from,
+                    from_name,
+                    emoji,
                 }));
             }
             ServerMessage::MediaKey(key) => self.on_media_key(key),
@@ -504,16 +540,38 @@ impl Session {
     }
 
     /// Sends a chat message to everyone (`to` = `None`) or to one participant.
+    ///
+    /// In an E2E meeting the message is sealed with the meeting's MLS group
+    /// (`sealed_chat.rs`); until this session is in the group it waits, up
+    /// to 32 messages ([`SessionError::ChatQueueFull`] beyond).
     pub fn send_chat(&mut self, to: Option<ParticipantId>, text: &str) -> Result<(), SessionError> {
         self.require_joined()?;
         if text.is_empty() || text.len() > MAX_CHAT_LEN {
             return Err(SessionError::InvalidChat(text.len()));
+        }
+        if self.frame_keys.stats().encryption == Encryption::E2e {
+            return self.send_sealed_chat(to, text);
         }
         self.chat_sent += 1;
         self.outputs.push_back(Output::Control(ClientMessage::Chat {
             to,
             text: text.to_owned(),
         }));
+        Ok(())
+    }
+
+    /// Reacts with `emoji`, one of [`confer_wire::control::REACTIONS`]; the
+    /// router relays it to everyone (us included) as [`Event::Reaction`],
+    /// at most one every 500 ms.
+    pub fn react(&mut self, emoji: &str) -> Result<(), SessionError> {
+        self.require_joined()?;
+        if !confer_wire::control::REACTIONS.contains(&emoji) {
+            return Err(SessionError::InvalidReaction(emoji.to_owned()));
+        }
+        self.outputs
+            .push_back(Output::Control(ClientMessage::React {
+                emoji: emoji.to_owned(),
+            }));
         Ok(())
     }
 

@@ -63,6 +63,18 @@ pub enum Event {
         text: String,
         /// True when this is the router's confirmation of our own message.
         own: bool,
+        /// True when it came sealed end to end (E2E meetings): the router
+        /// relayed only ciphertext.
+        e2e: bool,
+    },
+    /// Someone reacted (we included: the router echoes ours).
+    Reaction {
+        /// Who.
+        from: ParticipantId,
+        /// Their display name, if on the roster.
+        from_name: Option<String>,
+        /// One of `confer_wire::control::REACTIONS`.
+        emoji: String,
     },
     /// The router holds us before entering (waiting room, or no host yet).
     Waiting(confer_wire::host::WaitReason),

@@ -44,6 +44,20 @@ pub struct ChatRecord {
     pub to: Option<ParticipantId>,
     /// The message.
     pub text: String,
+    /// True when it came sealed end to end (E2E meetings): the router
+    /// relayed only ciphertext.
+    pub e2e: bool,
+}
+
+/// One reaction, as the router relayed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionRecord {
+    /// Milliseconds since the session was created.
+    pub at_ms: u64,
+    /// Who reacted (possibly us).
+    pub from: ParticipantId,
+    /// The emoji.
+    pub emoji: String,
 }
 
 /// A change to the roster after joining, for the record.

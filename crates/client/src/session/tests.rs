@@ -218,7 +218,8 @@ fn records_chat_from_others_but_not_our_echo() {
             id: 2,
             from: ADA,
             to: Some(ME),
-            text: "psst".into()
+            text: "psst".into(),
+            e2e: false,
         }]
     );
     assert_eq!(s.chat_sent(), 1);
@@ -519,6 +520,7 @@ fn a_newer_protocol_version_is_an_error() {
 
 mod host_controls;
 mod media_keys;
+mod sealed_chat;
 
 #[test]
 fn send_media_accepts_feedback_only_from_our_own_ssrc() {

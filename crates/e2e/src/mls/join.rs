@@ -69,6 +69,8 @@ impl PendingJoin {
         };
         let config = MlsGroupJoinConfig::builder()
             .use_ratchet_tree_extension(true)
+            .max_past_epochs(super::CHAT_PAST_EPOCHS)
+            .padding_size(super::CHAT_PADDING)
             .build();
         let provider = &self.participant.provider;
         let group = StagedWelcome::new_from_welcome(provider, &config, welcome, None)

@@ -23,6 +23,15 @@
 //! 5. Everyone else feeds handshake messages to
 //!    [`process_message`](MeetingGroup::process_message).
 //!
+//! **In-meeting chat** is sealed as MLS application messages
+//! ([`seal_chat`](MeetingGroup::seal_chat), RFC 9420 §6.3): encrypted under
+//! the epoch's secret tree and signed by the sender's leaf, so the router
+//! relays only ciphertext and every member learns which leaf sent it.
+//! [`process_message`](MeetingGroup::process_message) opens them as
+//! [`GroupEvent::Application`]. Members keep [`CHAT_PAST_EPOCHS`] past
+//! epochs' secrets because a message sealed just before a commit may
+//! arrive just after it.
+//!
 //! A member's own commits are merged as soon as they are made: Confer's
 //! router orders handshake messages per meeting and does not echo a commit
 //! to its sender, and the client lets only one commit be in flight.
@@ -58,9 +67,9 @@ mod signer;
 
 use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
 use openmls::prelude::{
-    BasicCredential, Ciphersuite, CredentialWithKey, KeyPackageIn, LeafNodeIndex, MlsGroup,
-    MlsGroupCreateConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, OpenMlsProvider as _,
-    ProcessedMessageContent, ProtocolVersion,
+    BasicCredential, Ciphersuite, ContentType, CredentialWithKey, KeyPackageIn, LeafNodeIndex,
+    MlsGroup, MlsGroupCreateConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
+    OpenMlsProvider as _, ProcessedMessageContent, ProtocolMessage, ProtocolVersion, Sender,
 };
 use openmls_rust_crypto::OpenMlsRustCrypto;
 use sframe::mls::{MlsKeyId, MlsKeyIdBitRange};
@@ -95,8 +104,17 @@ pub const KID_INDEX_BITS: u8 = 16;
 /// Most members a group may have for the KID layout: 2^[`KID_INDEX_BITS`].
 pub const MAX_MEMBERS: u32 = 1 << KID_INDEX_BITS;
 
-/// What a handshake message did to the group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How many past epochs' message secrets a member keeps, so a chat message
+/// sealed just before a commit still opens just after it. Kept low: each
+/// kept epoch is forward secrecy given up for that long (RFC 9420 §14).
+pub const CHAT_PAST_EPOCHS: usize = 2;
+
+/// Application messages are padded to a multiple of this many bytes, so
+/// a ciphertext's length says less about the message's.
+pub const CHAT_PADDING: usize = 32;
+
+/// What an incoming message did to the group, or what it carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum GroupEvent {
     /// A commit was applied: the group is now at `epoch`. Install the new
@@ -110,6 +128,14 @@ pub enum GroupEvent {
     Removed,
     /// A proposal was stored; a later commit will apply it.
     ProposalStored,
+    /// An application message (chat) opened: it verified under the
+    /// signature key of the member at `sender_index`.
+    Application {
+        /// The sending member's leaf index.
+        sender_index: u32,
+        /// What it sealed.
+        plaintext: Vec<u8>,
+    },
 }
 
 /// A member's place in the group, as its MLS leaf states it. Unverified
@@ -193,6 +219,8 @@ impl MeetingGroup {
         let config = MlsGroupCreateConfig::builder()
             .ciphersuite(CIPHERSUITE)
             .use_ratchet_tree_extension(true)
+            .max_past_epochs(CHAT_PAST_EPOCHS)
+            .padding_size(CHAT_PADDING)
             .build();
         let group = MlsGroup::new(
             &participant.provider,
@@ -322,24 +350,75 @@ impl MeetingGroup {
         serialize(&commit)
     }
 
-    /// Applies a handshake message (commit or proposal) from another member.
+    /// Seals `plaintext` as an MLS application message (RFC 9420 §6.3):
+    /// encrypted under this epoch's secret tree and signed with this
+    /// member's leaf key. Every other member can open it with
+    /// [`process_message`](Self::process_message); the sender itself
+    /// cannot (MLS never decrypts one's own messages), so it keeps its own
+    /// copy.
+    ///
+    /// # Errors
+    /// [`MlsError::Removed`] once this member was removed;
+    /// [`MlsError::Internal`] if openmls refuses (for example a pending
+    /// proposal, which Confer's delivery never leaves behind).
+    pub fn seal_chat(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, MlsError> {
+        self.ensure_active()?;
+        let message = self
+            .group
+            .create_message(
+                &self.participant.provider,
+                &self.participant.signer,
+                plaintext,
+            )
+            .map_err(internal("sealing an application message"))?;
+        serialize(&message)
+    }
+
+    /// Applies a message from another member: a handshake message (commit
+    /// or proposal), or an application message sealed with
+    /// [`seal_chat`](Self::seal_chat), which comes back opened.
     ///
     /// # Errors
     /// [`MlsError::Malformed`] if the bytes are not an MLS protocol message;
     /// [`MlsError::Rejected`] if openmls rejects it (wrong group or epoch,
-    /// bad signature, invalid commit, an application message);
+    /// bad signature or tag, a tampered ciphertext, our own message);
     /// [`MlsError::Removed`] if this member was already removed.
     pub fn process_message(&mut self, bytes: &[u8]) -> Result<GroupEvent, MlsError> {
         self.ensure_active()?;
-        let message =
-            MlsMessageIn::tls_deserialize_exact(bytes).map_err(|_| MlsError::Malformed {
-                expected: "MLS handshake message",
-            })?;
-        let protocol = message
-            .try_into_protocol_message()
-            .map_err(|_| MlsError::Malformed {
-                expected: "MLS handshake message",
-            })?;
+        let protocol = protocol_message(bytes)?;
+        self.process_protocol(protocol)
+    }
+
+    /// Opens a chat message sealed with [`seal_chat`](Self::seal_chat) and
+    /// returns the sender's leaf index and the plaintext. Unlike
+    /// [`process_message`](Self::process_message) it refuses anything but
+    /// an application message *before* processing it, so a commit or
+    /// proposal passed off as chat never changes the group out of the
+    /// delivery service's order.
+    ///
+    /// # Errors
+    /// As [`process_message`](Self::process_message); [`MlsError::Rejected`]
+    /// for a message of another content type.
+    pub fn open_chat(&mut self, bytes: &[u8]) -> Result<(u32, Vec<u8>), MlsError> {
+        self.ensure_active()?;
+        let protocol = protocol_message(bytes)?;
+        if protocol.content_type() != ContentType::Application {
+            return Err(MlsError::Rejected {
+                detail: "not an application message".to_owned(),
+            });
+        }
+        match self.process_protocol(protocol)? {
+            GroupEvent::Application {
+                sender_index,
+                plaintext,
+            } => Ok((sender_index, plaintext)),
+            _ => Err(MlsError::Rejected {
+                detail: "not an application message".to_owned(),
+            }),
+        }
+    }
+
+    fn process_protocol(&mut self, protocol: ProtocolMessage) -> Result<GroupEvent, MlsError> {
         let provider = &self.participant.provider;
         let processed = self
             .group
@@ -347,7 +426,19 @@ impl MeetingGroup {
             .map_err(|err| MlsError::Rejected {
                 detail: err.to_string(),
             })?;
+        let sender = processed.sender().clone();
         match processed.into_content() {
+            ProcessedMessageContent::ApplicationMessage(application) => match sender {
+                Sender::Member(leaf) => Ok(GroupEvent::Application {
+                    sender_index: leaf.u32(),
+                    plaintext: application.into_bytes(),
+                }),
+                // openmls only decrypts members' application messages;
+                // refuse anything else rather than trust it.
+                _ => Err(MlsError::Rejected {
+                    detail: "an application message not from a member".to_owned(),
+                }),
+            },
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 let removed = staged.self_removed();
                 self.group
@@ -368,7 +459,7 @@ impl MeetingGroup {
                 Ok(GroupEvent::ProposalStored)
             }
             _ => Err(MlsError::Rejected {
-                detail: "not a handshake message Confer uses".to_owned(),
+                detail: "not a message Confer uses".to_owned(),
             }),
         }
     }
@@ -506,6 +597,15 @@ fn credential_device_id(credential: openmls::prelude::Credential) -> Option<Devi
     let basic = BasicCredential::try_from(credential).ok()?;
     let bytes: [u8; DeviceId::LEN] = basic.identity().try_into().ok()?;
     Some(DeviceId::from_bytes(bytes))
+}
+
+/// Parses the bytes of an MLS protocol message (public or private).
+fn protocol_message(bytes: &[u8]) -> Result<ProtocolMessage, MlsError> {
+    let malformed = || MlsError::Malformed {
+        expected: "MLS protocol message",
+    };
+    let message = MlsMessageIn::tls_deserialize_exact(bytes).map_err(|_| malformed())?;
+    message.try_into_protocol_message().map_err(|_| malformed())
 }
 
 fn serialize(message: &MlsMessageOut) -> Result<Vec<u8>, MlsError> {

@@ -37,6 +37,9 @@ pub(crate) struct Participant {
     pub(crate) sub: String,
     /// Whether a host allowed them to record locally.
     pub(crate) may_record: bool,
+    /// When their last reaction was relayed, for the reaction rate limit
+    /// (`router/reactions.rs`).
+    pub(crate) last_reaction: Option<Instant>,
 }
 
 impl Participant {

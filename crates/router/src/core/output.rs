@@ -99,6 +99,8 @@ fn error_code_name(code: ErrorCode) -> &'static str {
         ErrorCode::MeetingLocked => "meeting_locked",
         ErrorCode::Expelled => "expelled",
         ErrorCode::InvalidName => "invalid_name",
+        ErrorCode::InvalidReaction => "invalid_reaction",
+        ErrorCode::RateLimited => "rate_limited",
         ErrorCode::Internal => "internal",
         _ => "error",
     }

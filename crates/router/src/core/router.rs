@@ -1,7 +1,8 @@
 //! [`Router`]: every meeting on this router node as one state machine.
 //!
 //! The decisions too long to sit inline live beside it: admission in
-//! `join`, chat relaying in `chat`, host actions in `host_controls`,
+//! `join`, chat relaying (plain and sealed) in `chat`, reactions in
+//! `reactions`, host actions in `host_controls`,
 //! participants' own controls in `self_controls`, the event queue for
 //! observers in `reporting`, and the waiting room,
 //! the host role's hand-over and the hostless-meeting rule in
@@ -12,6 +13,7 @@ pub(super) mod forwarding;
 mod host_controls;
 mod join;
 mod media_keys;
+mod reactions;
 mod reporting;
 mod self_controls;
 mod waiting_room;
@@ -443,6 +445,10 @@ impl Router {
                 });
             }
             ClientMessage::Chat { to, text } => self.chat(conn, meeting, participant, to, text),
+            ClientMessage::SealedChat { to, ciphertext } => {
+                self.sealed_chat(conn, meeting, participant, to, ciphertext);
+            }
+            ClientMessage::React { emoji } => self.react(conn, meeting, participant, &emoji),
             ClientMessage::Leave => {
                 self.forget(conn, LeaveReason::Left);
                 self.outputs.push_back(Output::Close {

@@ -19,8 +19,10 @@ pub struct RouterStats {
     pub joins_admitted: u64,
     /// Joins refused (bad token, reused session, wrong meeting, full, ...).
     pub joins_refused: u64,
-    /// Chat messages relayed.
+    /// Chat messages relayed, sealed ones (E2E meetings) included.
     pub chat_messages: u64,
+    /// Reactions relayed.
+    pub reactions: u64,
     /// Host actions carried out.
     pub host_actions: u64,
     /// Host and self actions refused as `not_allowed`.

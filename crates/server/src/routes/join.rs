@@ -59,6 +59,9 @@ pub(super) struct JoinGrant {
     expires_at: u64,
     /// Where the router listens.
     router: RouterInfo,
+    /// Whether the meeting is end-to-end encrypted, so a client that cannot
+    /// read the meeting (a guest) can still say how it is protected.
+    e2e: bool,
 }
 
 /// The roles a join token can carry (`confer_wire::ids::Role`, which the
@@ -208,6 +211,7 @@ pub(super) async fn join_token(
         expires_at: signed.claims.exp,
         token: signed.token,
         router: RouterInfo::clone(&state.router),
+        e2e: meeting.settings.e2e,
     }))
 }
 

@@ -5,11 +5,13 @@
 //! `reports.rs` (attendance), `oauth.rs` (the token endpoint),
 //! `oauth_authorize.rs` (the authorization code grant), `sso.rs` (OpenID
 //! Connect single sign-on), `oauth_clients.rs` (API client registration), `webhooks.rs` (webhook
-//! endpoints), `well_known.rs` (JWKS,
-//! health).
+//! endpoints), `devices.rs` (the device directory), `chat.rs` (the E2E chat
+//! mailbox), `well_known.rs` (JWKS, health).
 
 mod accounts;
 mod admin;
+mod chat;
+mod devices;
 mod join;
 mod meetings;
 mod oauth;
@@ -153,6 +155,18 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/meetings/{id}/events", post(reports::report_event))
         .route("/api/v1/meetings/{id}/report", get(reports::report))
         .route("/api/v1/invitations/{code}", get(meetings::invitation))
+        .route(
+            "/api/v1/devices",
+            get(devices::list).post(devices::register),
+        )
+        .route("/api/v1/devices/{device_id}", delete(devices::revoke))
+        .route("/api/v1/directory/devices", get(devices::directory))
+        .route(
+            "/api/v1/chat/messages",
+            post(chat::send).layer(DefaultBodyLimit::max(chat::MAX_SEND_BODY_BYTES)),
+        )
+        .route("/api/v1/chat/inbox", get(chat::inbox))
+        .route("/api/v1/chat/inbox/ack", post(chat::acknowledge))
         .route("/.well-known/jwks.json", get(well_known::jwks))
         .route("/healthz", get(well_known::healthz))
         .route("/openapi.json", get(crate::openapi::serve))
@@ -178,6 +192,8 @@ pub(crate) fn openapi_parts() -> Vec<utoipa::openapi::OpenApi> {
         sso::Api::openapi(),
         webhooks::Api::openapi(),
         well_known::Api::openapi(),
+        devices::Api::openapi(),
+        chat::Api::openapi(),
     ]
 }
 

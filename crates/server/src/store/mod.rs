@@ -10,9 +10,12 @@
 //! decodes the same way from both engines.
 //!
 //! One file per area: `users.rs`, `orgs.rs`, `meetings.rs`, `audit.rs`,
-//! `oauth.rs`, `webhooks.rs`.
+//! `oauth.rs`, `webhooks.rs`, `devices.rs` (the device directory),
+//! `chat.rs` (the E2E chat mailbox).
 
 mod audit;
+mod chat;
+mod devices;
 mod expulsions;
 mod meetings;
 mod oauth;
@@ -31,6 +34,8 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub(crate) use audit::{AuditEvent, NewAuditEvent};
+pub(crate) use chat::{MailboxEntry, NewEnvelope, Refusal};
+pub(crate) use devices::{Device, Registration};
 pub(crate) use expulsions::{Expulsion, ExpulsionBar};
 pub(crate) use meetings::{Meeting, MeetingEvent, MeetingSettings, Recurrence};
 pub(crate) use oauth::{ClientAuthMethod, OAuthClient};

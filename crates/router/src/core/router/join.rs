@@ -130,6 +130,7 @@ impl Router {
             },
             sub: claims.sub,
             may_record: meeting.settings.record_all,
+            last_reaction: None,
         };
         let wait = if role.is_host_like() {
             None

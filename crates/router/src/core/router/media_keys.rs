@@ -142,7 +142,7 @@ impl MediaKeys {
     }
 
     /// Whether `meeting` is an E2E meeting.
-    fn is_e2e(&self, meeting: MeetingId) -> bool {
+    pub(super) fn is_e2e(&self, meeting: MeetingId) -> bool {
         self.meetings.get(&meeting).is_some_and(|m| m.e2e)
     }
 

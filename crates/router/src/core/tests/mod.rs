@@ -203,8 +203,10 @@ mod liveness;
 mod media;
 mod media_keys;
 mod random;
+mod reactions;
 mod roles;
 mod router_events;
+mod sealed_chat;
 mod simulcast;
 mod waiting_room;
 
