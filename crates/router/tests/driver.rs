@@ -395,8 +395,16 @@ async fn a_client_that_stops_reading_loses_media_then_is_disconnected() {
         let router = TestRouter::start().await;
         let meeting = MeetingId(9);
         let (mut sender, sender_id) = router.join(Transport::Tls, meeting, "Sender").await;
-        // Joins, then never reads again.
-        let (_stuck, stuck_id) = router.join(Transport::Tls, meeting, "Stuck").await;
+        // Joins, then never reads again. It keeps pinging, as a live but
+        // overwhelmed client would, so that on a slow machine the silence
+        // timeout does not let it go before its queue overflows.
+        let (mut stuck, stuck_id) = router.join(Transport::Tls, meeting, "Stuck").await;
+        let pinger = tokio::spawn(async move {
+            for nonce in 1.. {
+                stuck.send(&ClientMessage::Ping { nonce }).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
         assert!(matches!(
             sender.next_control().await,
             Some(ServerMessage::ParticipantJoined { .. })
@@ -464,6 +472,7 @@ async fn a_client_that_stops_reading_loses_media_then_is_disconnected() {
                 break;
             }
         }
+        pinger.abort();
         assert!(left, "the stuck client was disconnected");
         assert_eq!(router.handle.stats().slow_clients_disconnected, 1);
         router.assert_serving(Transport::Tls).await;
