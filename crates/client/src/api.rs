@@ -627,6 +627,24 @@ impl ApiClient {
         Ok(url)
     }
 
+    /// `POST /sso/token`: redeems the one-time code an SSO sign-in brought
+    /// back to the app's loopback redirect (RFC 8252), with the PKCE
+    /// verifier; the answer is a password login's.
+    pub async fn redeem_sso_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        code_verifier: &str,
+    ) -> Result<LoginResponse, ApiError> {
+        let body = serde_json::json!({
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        });
+        self.call(Method::POST, "sso/token", Some(&body), false)
+            .await
+    }
+
     async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: Method,

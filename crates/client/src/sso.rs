@@ -32,8 +32,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 
-use crate::api::{ApiError, CONNECT_TIMEOUT, LoginResponse, REQUEST_TIMEOUT};
-use crate::tls::{TlsError, parse_ca_pem};
+use crate::api::{ApiClient, ApiError, LoginResponse};
 
 /// How long [`SsoSignIn::finish`] waits for the browser by default: long
 /// enough to type a password and pass a second factor.
@@ -376,8 +375,7 @@ pub struct SsoSignIn {
     pkce: Pkce,
     state: String,
     start_url: Url,
-    token_url: Url,
-    http: reqwest::Client,
+    api: ApiClient,
 }
 
 impl fmt::Debug for SsoSignIn {
@@ -408,7 +406,7 @@ impl SsoSignIn {
             }
             .into());
         }
-        let http = http_client(ca_pem)?;
+        let api = ApiClient::new(server, ca_pem)?;
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(SsoError::Listen)?;
@@ -417,15 +415,13 @@ impl SsoSignIn {
         let pkce = Pkce::generate();
         let state = random_secret();
         let start_url = start_url(&base, slug, &redirect_uri, &pkce, &state)?;
-        let token_url = join(&base, "sso/token")?;
         Ok(SsoSignIn {
             listener,
             redirect_uri,
             pkce,
             state,
             start_url,
-            token_url,
-            http,
+            api,
         })
     }
 
@@ -447,32 +443,11 @@ impl SsoSignIn {
             .map_err(|_| SsoError::TimedOut(timeout))??;
         // The port has done its job; nothing else may knock on it.
         drop(self.listener);
-        redeem(
-            &self.http,
-            &self.token_url,
-            &code,
-            &self.redirect_uri,
-            self.pkce.verifier(),
-        )
-        .await
+        Ok(self
+            .api
+            .redeem_sso_code(&code, &self.redirect_uri, self.pkce.verifier())
+            .await?)
     }
-}
-
-/// The HTTP client for `POST /sso/token`, with the same TLS policy as
-/// [`crate::api::ApiClient`] (whose client is private to it).
-fn http_client(ca_pem: Option<&[u8]>) -> Result<reqwest::Client, SsoError> {
-    let mut builder = reqwest::Client::builder()
-        .timeout(REQUEST_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tls_version_min(reqwest::tls::Version::TLS_1_3)
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(pem) = ca_pem {
-        parse_ca_pem(pem).map_err(ApiError::from)?;
-        let certs = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| ApiError::from(TlsError::InvalidCa(e.to_string())))?;
-        builder = builder.tls_certs_only(certs);
-    }
-    Ok(builder.build().map_err(ApiError::Client)?)
 }
 
 /// Answers browser connections until one brings our code or an error.
@@ -536,58 +511,6 @@ async fn serve(mut stream: TcpStream, state: &str) -> Option<Redirect> {
     let _ = stream.write_all(&browser_response(&redirect)).await;
     let _ = stream.shutdown().await;
     Some(redirect)
-}
-
-/// Redeems the one-time code at `POST /sso/token`.
-async fn redeem(
-    http: &reqwest::Client,
-    token_url: &Url,
-    code: &str,
-    redirect_uri: &str,
-    verifier: &str,
-) -> Result<LoginResponse, SsoError> {
-    let failed = |source| ApiError::Request {
-        url: token_url.to_string(),
-        source,
-    };
-    let response = http
-        .post(token_url.clone())
-        .json(&serde_json::json!({
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": verifier,
-        }))
-        .send()
-        .await
-        .map_err(failed)?;
-    let status = response.status();
-    let body = response.bytes().await.map_err(failed)?;
-    if status.is_success() {
-        return serde_json::from_slice(&body).map_err(|e| {
-            SsoError::Api(ApiError::InvalidResponse {
-                url: token_url.to_string(),
-                reason: e.to_string(),
-            })
-        });
-    }
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        error: String,
-        #[serde(default)]
-        message: String,
-    }
-    Err(match serde_json::from_slice::<ErrorBody>(&body) {
-        Ok(e) => ApiError::Server {
-            status: status.as_u16(),
-            code: e.error,
-            message: e.message,
-        },
-        Err(_) => ApiError::UnexpectedStatus {
-            status: status.as_u16(),
-            body: String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
-        },
-    }
-    .into())
 }
 
 #[cfg(test)]
