@@ -15,9 +15,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,83 +25,11 @@ use confer_client::api::{ApiClient, NewOrgUser};
 use confer_client::device_keys::DeviceKeyStore;
 use serde_json::Value;
 
+mod support;
+use support::{PASSWORD, Server, confer_bin, start_server};
+
 /// Longest a single CLI command may take (`--wait` included).
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-const SERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
-const PASSWORD: &str = "correct horse battery staple";
-
-fn confer_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_confer"))
-}
-
-/// A running `confer-server`, killed when dropped.
-struct Server {
-    child: Child,
-    api: String,
-    ca: PathBuf,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server() -> Option<Server> {
-    let bin = confer_bin().parent()?.join("confer-server");
-    if !bin.is_file() {
-        eprintln!("SKIPPED: confer-server not built; run `cargo build -p confer-server` first");
-        return None;
-    }
-    let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(bin)
-        .arg("--data-dir")
-        .arg(data.path())
-        .args([
-            "--http-port",
-            "0",
-            "--quic-port",
-            "0",
-            "--tls-port",
-            "0",
-            "--log",
-            "warn",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.starts_with("confer-server ready ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let Ok(line) = rx.recv_timeout(SERVER_START_TIMEOUT) else {
-        let _ = child.kill();
-        panic!("confer-server did not get ready within {SERVER_START_TIMEOUT:?}");
-    };
-    let field = |name: &str| {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("no {name}= in {line:?}"))
-            .to_owned()
-    };
-    Some(Server {
-        api: field("api"),
-        ca: PathBuf::from(field("ca")),
-        child,
-        _data: data,
-    })
-}
-
 /// What a finished `confer` process left.
 struct Finished {
     status: ExitStatus,
