@@ -48,8 +48,8 @@ use confer_e2e::sframe::{KeyId, SframeReceiver};
 use confer_wire::control::{ClientMessage, ErrorCode, ServerMessage};
 use confer_wire::frame::{FrameKind, decode_frame, frame_bytes};
 use confer_wire::host::HostAction;
-use confer_wire::ids::{MeetingId, ParticipantId, ssrc_for};
-use confer_wire::rtp::{RtpHeader, RtpPacket};
+use confer_wire::ids::{MeetingId, ParticipantId};
+use confer_wire::rtp::RtpPacket;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -230,20 +230,7 @@ impl Member {
     }
 
     async fn send_frame(&mut self, seq: u16, frame: &[u8]) {
-        let ssrc = ssrc_for(self.id, 0);
-        let sealed = self
-            .session
-            .seal_frame(0, &ssrc.to_be_bytes(), frame)
-            .expect("seal");
-        let mut packet = Vec::new();
-        RtpHeader {
-            marker: true,
-            payload_type: 111,
-            sequence: seq,
-            timestamp: u32::from(seq) * 960,
-            ssrc,
-        }
-        .write(&sealed, &mut packet);
+        let packet = common::sealed_audio_packet(&mut self.session, self.id, seq, frame);
         self.tap.send_media(&packet).await;
         self.tap.send(&ClientMessage::Ping { nonce: 1 }).await;
     }

@@ -24,8 +24,8 @@ use confer_client::session::{
 };
 use confer_wire::control::{ClientMessage, ServerMessage};
 use confer_wire::host::HostAction;
-use confer_wire::ids::{MeetingId, ParticipantId, ssrc_for};
-use confer_wire::rtp::{RtpHeader, RtpPacket};
+use confer_wire::ids::{MeetingId, ParticipantId};
+use confer_wire::rtp::RtpPacket;
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -137,20 +137,7 @@ impl Member {
 
     /// Seals `frame` and sends it through the router as an RTP packet.
     async fn send_frame(&mut self, seq: u16, frame: &[u8]) {
-        let ssrc = ssrc_for(self.id, 0);
-        let sealed = self
-            .session
-            .seal_frame(0, &ssrc.to_be_bytes(), frame)
-            .expect("seal");
-        let mut packet = Vec::new();
-        RtpHeader {
-            marker: true,
-            payload_type: 111,
-            sequence: seq,
-            timestamp: u32::from(seq) * 960,
-            ssrc,
-        }
-        .write(&sealed, &mut packet);
+        let packet = common::sealed_audio_packet(&mut self.session, self.id, seq, frame);
         self.raw.send_media(&packet).await;
         self.raw.send(&ClientMessage::Ping { nonce: 1 }).await;
     }

@@ -253,22 +253,7 @@ fn a_wav_and_a_y4m_clip_survive_the_round_trip_through_the_router() {
     // The receiver (the host) joins first and saves whatever arrives.
     // (`command` appends the server flags, so paths go inside its arguments.)
     let s = |p: &Path| p.to_str().expect("temporary paths are UTF-8").to_owned();
-    let mut rx = rx_cli
-        .command(&[
-            "join",
-            &meeting,
-            "--save-received",
-            &s(&saved),
-            "--stats",
-            &s(&rx_stats),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the receiver");
-    let rx_out = LineWatcher::new(rx.stderr.take().unwrap());
-    rx_out.wait_for("joined", STEP_TIMEOUT, |l| l.starts_with("joined meeting"));
+    let (mut rx, rx_out) = rx_cli.spawn_receiver(&meeting, &saved, &rx_stats);
 
     // The sender streams the clips and leaves a little after they end.
     let mut tx = tx_cli

@@ -133,22 +133,7 @@ fn a_shared_screen_arrives_in_its_colour() {
     let rx_stats = work.path().join("rx.json");
     let tx_stats = work.path().join("tx.json");
     let s = |p: &Path| p.to_str().expect("temporary paths are UTF-8").to_owned();
-    let mut rx = rx_cli
-        .command(&[
-            "join",
-            &meeting,
-            "--save-received",
-            &s(&saved),
-            "--stats",
-            &s(&rx_stats),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the receiver");
-    let rx_out = LineWatcher::new(rx.stderr.take().unwrap());
-    rx_out.wait_for("joined", STEP_TIMEOUT, |l| l.starts_with("joined meeting"));
+    let (mut rx, rx_out) = rx_cli.spawn_receiver(&meeting, &saved, &rx_stats);
 
     let mut tx = tx_cli
         .command(&[

@@ -623,3 +623,58 @@ pub fn terminate(child: &Child) {
         libc::kill(pid, libc::SIGTERM);
     }
 }
+
+/// `frame` sealed by `session` (participant `id`) for the audio track and
+/// wrapped in the RTP packet the router forwards: how the key tests put a
+/// media frame on the wire without a media engine.
+pub fn sealed_audio_packet(
+    session: &mut confer_client::session::Session,
+    id: confer_wire::ids::ParticipantId,
+    seq: u16,
+    frame: &[u8],
+) -> Vec<u8> {
+    let ssrc = confer_wire::ids::ssrc_for(id, 0);
+    let sealed = session
+        .seal_frame(0, &ssrc.to_be_bytes(), frame)
+        .expect("seal");
+    let mut packet = Vec::new();
+    confer_wire::rtp::RtpHeader {
+        marker: true,
+        payload_type: 111,
+        sequence: seq,
+        timestamp: u32::from(seq) * 960,
+        ssrc,
+    }
+    .write(&sealed, &mut packet);
+    packet
+}
+
+impl Cli {
+    /// Starts `confer join MEETING --save-received SAVED --stats STATS` and
+    /// waits until it has joined: the receiving end of the media tests.
+    pub fn spawn_receiver(
+        &self,
+        meeting: &str,
+        saved: &Path,
+        stats: &Path,
+    ) -> (Child, LineWatcher) {
+        let s = |p: &Path| p.to_str().expect("temporary paths are UTF-8").to_owned();
+        let mut child = self
+            .command(&[
+                "join",
+                meeting,
+                "--save-received",
+                &s(saved),
+                "--stats",
+                &s(stats),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the receiver");
+        let out = LineWatcher::new(child.stderr.take().unwrap());
+        out.wait_for("joined", STEP_TIMEOUT, |l| l.starts_with("joined meeting"));
+        (child, out)
+    }
+}
