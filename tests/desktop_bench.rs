@@ -19,8 +19,10 @@
 //! - `CONFER_BENCH_BIN_DIR`: where the senders' `confer` is (default:
 //!   beside this test binary).
 //! - `CONFER_BENCH_MODE`: `meeting` (default) or `synthetic`.
-//! - `CONFER_BENCH_TILES`: synthetic tiles (default 10: nine remotes and
-//!   one standing in for the self view).
+//! - `CONFER_BENCH_TILES`: synthetic remote tiles (default 9), plus a
+//!   small self view.
+//! - `CONFER_BENCH_DECODE`: `page` (default: H.264 to the page, decoded
+//!   with WebCodecs) or `shell` (decoded in the app, raw I420 to the page).
 //! - `CONFER_BENCH_DRAW`: `auto` (WebGL if available), `2d`, or `none`
 //!   (receive and count only).
 //! - `CONFER_BENCH_BATCH`: `0` sends each synthetic picture as its own
@@ -147,13 +149,22 @@ async fn measure(
     )
     .await?;
     let draw = setting("CONFER_BENCH_DRAW", "auto");
+    let in_page = setting("CONFER_BENCH_DECODE", "page") == "page";
+    wd.execute(
+        s,
+        "window.__conferStats.decodeInPage = arguments[0]; return true;",
+        json!([in_page]),
+    )
+    .await?;
     if setting("CONFER_BENCH_MODE", "meeting") == "synthetic" {
         let options = json!({
-            "tiles": setting("CONFER_BENCH_TILES", "10").parse::<u32>()?,
+            "tiles": setting("CONFER_BENCH_TILES", "9").parse::<u32>()?,
             "fps": 30,
             "seconds": 60,
             "batch": setting("CONFER_BENCH_BATCH", "1") != "0",
             "mode": draw,
+            "encoded": in_page,
+            "selfView": true,
         });
         println!("bench: synthetic {options}");
         wd.execute(
@@ -323,12 +334,30 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
         mean(&dropped)
     );
     println!(
-        "bench: page received {:.0} messages/s holding {:.0} pictures/s; {:.0} paints/s; renderers {}",
+        "bench: page received {:.0} messages/s holding {:.0} pictures/s and {:.0} H.264 units/s; {:.0} paints/s; renderers {}",
         rate(&["received"]),
         rate(&["pictures"]),
+        rate(&["units"]),
         rate(&["timing", "paints"]),
         after["renderers"]
     );
+    let decoders: Vec<String> = after["decoders"]
+        .as_object()
+        .map(|d| {
+            d.keys()
+                .map(|id| {
+                    let r = |k: &str| rate(&["decoders", id, k]);
+                    format!("{:.1}/{:.1}/{:.1}", r("decoded"), r("skipped"), r("errors"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !decoders.is_empty() {
+        println!(
+            "bench: page decoders decoded/skipped/errors per s: {}",
+            decoders.join(" ")
+        );
+    }
     println!(
         "bench: page main thread per s: unpack {:.0} ms, upload+draw {:.0} ms",
         rate(&["timing", "unpackMs"]),
@@ -349,6 +378,20 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
         println!("bench: RSS {name} ({pid}): {} MB", kb / 1024);
     }
     println!("bench: RSS total: {} MB", total_kb / 1024);
+    // RSS counts shared libraries (WebKit, GStreamer, Mesa) in full in
+    // every process; PSS shares them out, and private memory is what the
+    // processes alone hold.
+    let (mut pss_kb, mut private_kb) = (0, 0);
+    for (pid, _) in &pids {
+        let rollup = smaps_rollup_kb(*pid);
+        pss_kb += rollup.0;
+        private_kb += rollup.1;
+    }
+    println!(
+        "bench: memory total: PSS {} MB, private {} MB",
+        pss_kb / 1024,
+        private_kb / 1024
+    );
     Ok(())
 }
 
@@ -408,6 +451,21 @@ fn cpu_ticks(pid: u32) -> u64 {
 }
 
 /// Resident memory of `pid` in kB.
+/// `Pss` and `Private_Clean + Private_Dirty` of a process, in KiB.
+fn smaps_rollup_kb(pid: u32) -> (u64, u64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        field("Pss:"),
+        field("Private_Clean:") + field("Private_Dirty:"),
+    )
+}
+
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()

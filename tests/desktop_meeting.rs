@@ -67,7 +67,14 @@ struct Participant {
 }
 
 impl Participant {
-    fn join(cli: &Cli, meeting: u64, name: &'static str, dir: &Path, chat: Option<&str>) -> Self {
+    fn join(
+        cli: &Cli,
+        meeting: u64,
+        name: &'static str,
+        dir: &Path,
+        chat: Option<&str>,
+        share_screen_of: Option<&str>,
+    ) -> Self {
         let stats = dir.join(format!("{}.json", name.replace(' ', "_")));
         let meeting = meeting.to_string();
         let mut args = vec![
@@ -89,11 +96,21 @@ impl Participant {
         if let Some(text) = chat {
             args.extend(["--chat", text]);
         }
-        let child = cli
-            .command(&args)
+        if share_screen_of.is_some() {
+            args.extend(["--screen-in", "default"]);
+        }
+        let mut command = cli.command(&args);
+        if let Some(display) = share_screen_of {
+            command.env("DISPLAY", display);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // Kept beside the stats, for a failure's report.
+            .stderr(
+                std::fs::File::create(dir.join(format!("{}.log", name.replace(' ', "_"))))
+                    .map_or_else(|_| Stdio::null(), Stdio::from),
+            )
             .spawn()
             .expect("spawn confer join");
         Participant { child, stats, name }
@@ -177,7 +194,15 @@ async fn scenario(tools: Tools) -> Result<()> {
         .map_err(|e| with_log(e, &log_path))?;
 
     let mut participants = Vec::new();
-    let result = drive(&wd, &session, &server, scratch.path(), &mut participants).await;
+    let result = drive(
+        &wd,
+        &session,
+        &server,
+        scratch.path(),
+        &display,
+        &mut participants,
+    )
+    .await;
     let closed = wd.delete_session(&session).await;
     // With a keyring the sign-in outlives the app: a second start goes
     // straight to the home screen.
@@ -254,6 +279,7 @@ async fn drive(
     s: &str,
     server: &Server,
     dir: &Path,
+    display: &str,
     participants: &mut Vec<Participant>,
 ) -> Result<bool> {
     // Sign in.
@@ -349,10 +375,21 @@ async fn drive(
     own_tile
         .with_context(|| format!("home status: {:?}", futures_text(wd, s, "#meetings-status")))?;
 
-    // Two CLI guests join; the first says hello once all three are in.
-    for (name, chat) in [("Cli One", Some(CLI_CHAT)), ("Cli Two", None)] {
+    // The second guest shares the app's own X display, whose background is
+    // painted a known blue to look for on the app's stage, beside the
+    // app's window in the top-left corner.
+    let painted = std::process::Command::new("xsetroot")
+        .args(["-display", display, "-solid", "#3366cc"])
+        .status()
+        .is_ok_and(|s| s.success());
+    // Two CLI guests join; the first says hello once all three are in, the
+    // second shares its screen.
+    for (name, chat, share) in [
+        ("Cli One", Some(CLI_CHAT), None),
+        ("Cli Two", None, Some(display)),
+    ] {
         let cli = server.cli(&dir.join(name.replace(' ', "-")));
-        participants.push(Participant::join(&cli, meeting, name, dir, chat));
+        participants.push(Participant::join(&cli, meeting, name, dir, chat, share));
     }
     wd.wait_until(
         s,
@@ -410,6 +447,64 @@ async fn drive(
             }
             Err(e) => return Err(e),
         }
+    }
+    // Where WebCodecs exists (WebKitGTK 2.50 here) the page decoded the
+    // H.264 itself, as shipped; otherwise the app sent it pictures.
+    let path = wd
+        .execute(
+            s,
+            "const st = window.__conferStats.stats(); \
+             const decoded = Object.values(st.decoders).map((d) => d.decoded); \
+             return { webcodecs: typeof VideoDecoder === 'function', units: st.units, decoded, renderers: st.renderers };",
+            json!([]),
+        )
+        .await?;
+    if path["webcodecs"] == json!(true) {
+        let decoded = path["decoded"].as_array().map(Vec::len).unwrap_or(0);
+        ensure!(
+            path["units"].as_u64().unwrap_or(0) > 0 && decoded >= 2,
+            "the page should decode the participants' H.264: {path}"
+        );
+    }
+    // Cli Two's screen share is shown on the stage above the gallery and
+    // pictures of it are drawn there.
+    if require_video {
+        let shown = wd
+            .wait_until(
+                s,
+                "Cli Two's screen share on the stage",
+                "const st = document.querySelector('#screen-stage'); \
+                 const canvas = st && st.querySelector('canvas[data-screen]'); \
+                 const drawn = canvas && window.__conferStats.stats().drawn[4294967296 + Number(canvas.dataset.participantId)]; \
+                 if (!(st && st.classList.contains('has-video') && drawn > 2 \
+                   && (st.getAttribute('aria-label') || '').includes('Cli Two'))) return null; \
+                 if (!arguments[0]) return true; \
+                 const px = canvas.getContext('2d').getImageData(canvas.width - 4, canvas.height - 4, 1, 1).data; \
+                 return px[2] > px[0] + 60 && px[2] > px[1] + 40 ? true : null;",
+                json!([painted]),
+                MEETING_TIMEOUT,
+            )
+            .await;
+        if let Err(e) = shown {
+            let state = wd
+                .execute(
+                    s,
+                    "const st = document.querySelector('#screen-stage'); \
+                     const w = window.__conferStats.stats(); \
+                     return { hidden: st && st.hidden, label: st && st.getAttribute('aria-label'), \
+                       cls: st && st.className, decoders: w.decoders, drawn: w.drawn };",
+                    json!([]),
+                )
+                .await
+                .unwrap_or_default();
+            let log = std::fs::read_to_string(dir.join("Cli_Two.log")).unwrap_or_default();
+            let tail: String = log.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+            return Err(e.context(format!(
+                "screen stage: {state}; Cli Two's log ends:\n{tail}"
+            )));
+        }
+        wd.save_screenshot(s, "desktop_meeting_screen_share")
+            .await?;
     }
     let encryption = wd.text(s, "#encryption").await?;
     ensure!(

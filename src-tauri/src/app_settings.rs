@@ -25,6 +25,9 @@ pub(crate) const DEFAULT_MIC: &str = "mic:default";
 pub(crate) const NO_SPEAKER: &str = "none";
 /// The speaker choice for the system's default output.
 pub(crate) const DEFAULT_SPEAKER: &str = "default";
+/// Id prefix of real speakers (`speaker:` and the sound server's id), as
+/// the media engine lists them.
+pub(crate) const SPEAKER_PREFIX: &str = confer_media::playout::SPEAKER_PREFIX;
 
 /// Longest device id accepted (ids are short; this bounds a hostile file).
 const MAX_ID_LEN: usize = 512;
@@ -55,7 +58,7 @@ pub(crate) fn validate(mut settings: AppSettings) -> Result<AppSettings, Error> 
         (
             "speaker",
             &mut settings.speaker,
-            &[DEFAULT_SPEAKER, NO_SPEAKER][..],
+            &[DEFAULT_SPEAKER, NO_SPEAKER, SPEAKER_PREFIX][..],
         ),
     ] {
         let id = slot.take().map(|s| s.trim().to_owned());
@@ -65,7 +68,15 @@ pub(crate) fn validate(mut settings: AppSettings) -> Result<AppSettings, Error> 
             Some(id) if id.len() > MAX_ID_LEN => {
                 return Err(Error::InvalidInput(format!("the {what} id is too long")));
             }
-            Some(id) if prefixes.iter().any(|p| id == *p || id.starts_with(p)) => Some(id),
+            // Entries ending in ':' are prefixes of device ids; the rest
+            // (`tone`, `none`, …) are whole ids, so `nonesuch` is refused.
+            Some(id)
+                if prefixes
+                    .iter()
+                    .any(|p| id == *p || (p.ends_with(':') && id.starts_with(p))) =>
+            {
+                Some(id)
+            }
             Some(id) => {
                 return Err(Error::InvalidInput(format!(
                     "{id:?} is not a {what} this app knows"
@@ -160,6 +171,16 @@ pub(crate) fn camera_spec(
     }
 }
 
+/// The output device a speaker setting plays on: `None` for the system
+/// default (no setting, or `default`), else the device's id. The caller
+/// handles [`NO_SPEAKER`] (play nothing) before asking.
+pub(crate) fn speaker_device(choice: Option<&str>) -> Option<&str> {
+    match choice {
+        None | Some(DEFAULT_SPEAKER) => None,
+        Some(id) => Some(id),
+    }
+}
+
 /// The test tone as a source.
 pub(crate) fn tone_spec() -> String {
     format!("tone:{TONE_HZ}")
@@ -230,11 +251,21 @@ mod tests {
             ..AppSettings::default()
         };
         assert!(matches!(validate(bad), Err(Error::InvalidInput(_))));
-        let bad = AppSettings {
-            speaker: Some("camera:0".into()),
-            ..AppSettings::default()
-        };
-        assert!(matches!(validate(bad), Err(Error::InvalidInput(_))));
+        for speaker in [
+            "camera:0",
+            "mic:pulseaudio:vsink.monitor",
+            "defaultx",
+            "/dev/dsp",
+        ] {
+            let bad = AppSettings {
+                speaker: Some(speaker.into()),
+                ..AppSettings::default()
+            };
+            assert!(
+                matches!(validate(bad), Err(Error::InvalidInput(_))),
+                "{speaker:?} is not a speaker"
+            );
+        }
         let empty = validate(AppSettings {
             microphone: Some("  ".into()),
             ..AppSettings::default()
@@ -258,6 +289,25 @@ mod tests {
         assert!(note.is_none());
         assert_eq!(s.video_quality, VideoQuality::Low);
         assert!(s.echo_cancellation);
+    }
+
+    #[test]
+    fn a_chosen_speaker_is_kept_and_played_on() {
+        let chosen = validate(AppSettings {
+            speaker: Some(" speaker:pulseaudio:alsa_output.usb ".into()),
+            ..AppSettings::default()
+        })
+        .unwrap();
+        assert_eq!(
+            chosen.speaker.as_deref(),
+            Some("speaker:pulseaudio:alsa_output.usb")
+        );
+        assert_eq!(
+            speaker_device(chosen.speaker.as_deref()),
+            Some("speaker:pulseaudio:alsa_output.usb")
+        );
+        assert_eq!(speaker_device(None), None, "no setting: the default");
+        assert_eq!(speaker_device(Some(DEFAULT_SPEAKER)), None);
     }
 
     #[test]

@@ -20,7 +20,8 @@ use crate::models::{
     AppSettings, AudioLevel, AuthState, ChatRequest, ConnectionQuality, DeviceChoice,
     EditMeetingRequest, Encryption, EndKind, HostControl, JoinRequest, MediaDevices,
     MeetingSettings, MeetingUpdate, Participant, ParticipantRole, PreviewLevel, ScheduledMeeting,
-    SelfControl, ShareKind, ShareSource, SignInRequest, VideoQuality, WaitingPerson,
+    SelfControl, ShareKind, ShareSource, SignInRequest, SsoSignInStarted, VideoQuality,
+    WaitingPerson,
 };
 
 /// The file's first lines.
@@ -43,6 +44,7 @@ pub(crate) fn generate() -> String {
         Wire::decl(&cfg),
         AuthState::decl(&cfg),
         SignInRequest::decl(&cfg),
+        SsoSignInStarted::decl(&cfg),
         MeetingSettings::decl(&cfg),
         EditMeetingRequest::decl(&cfg),
         ScheduledMeeting::decl(&cfg),
@@ -68,7 +70,7 @@ pub(crate) fn generate() -> String {
     ];
     let n = |name: String| name;
     // Command name, its arguments (as `invoke` takes them), its result.
-    let commands: [(&str, String, String); 25] = [
+    let commands: Vec<(&str, String, String)> = vec![
         (
             "app_info",
             "Record<string, never>".into(),
@@ -85,8 +87,13 @@ pub(crate) fn generate() -> String {
             AuthState::name(&cfg),
         ),
         (
-            "sign_in_sso",
+            "start_sign_in_sso",
             "{ slug: string }".into(),
+            SsoSignInStarted::name(&cfg),
+        ),
+        (
+            "finish_sign_in_sso",
+            "Record<string, never>".into(),
             AuthState::name(&cfg),
         ),
         (
@@ -186,6 +193,11 @@ pub(crate) fn generate() -> String {
         ("start_share", "{ sourceId: string }".into(), "null".into()),
         ("stop_share", "Record<string, never>".into(), "null".into()),
         ("react", "{ emoji: string }".into(), "null".into()),
+        (
+            "request_keyframe",
+            "{ participant: number; screen: boolean }".into(),
+            "null".into(),
+        ),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {

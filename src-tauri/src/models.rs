@@ -27,6 +27,20 @@ pub(crate) struct AuthState {
     pub(crate) remembered: bool,
 }
 
+/// `start_sign_in_sso`'s answer: the page that signs the user in, shown
+/// in the app too because no browser may have opened (TypeScript:
+/// `SsoSignInStarted`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SsoSignInStarted {
+    /// The server's sign-in start URL. It carries the PKCE challenge and
+    /// the state, never the verifier: only the app can redeem the code.
+    pub(crate) url: String,
+    /// Whether the system browser was started with it.
+    pub(crate) browser_opened: bool,
+}
+
 /// `sign_in`'s request.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -121,6 +135,11 @@ pub(crate) struct JoinRequest {
     #[serde(default)]
     #[cfg_attr(test, ts(optional, as = "Option<bool>"))]
     pub(crate) video_off: bool,
+    /// The page decodes H.264 itself (it has WebCodecs): send it access
+    /// units rather than decoded pictures (see `video.rs`).
+    #[serde(default)]
+    #[cfg_attr(test, ts(optional, as = "Option<bool>"))]
+    pub(crate) page_decodes_video: bool,
 }
 
 /// A participant's role, as the UI names it.

@@ -1,8 +1,8 @@
 //! What the desktop app's WebDriver tests share: finding the tools
 //! (tauri-driver, WebKitWebDriver, Xvfb), starting and stopping them, and a
-//! minimal W3C WebDriver client. Used by `desktop_smoke.rs` and
-//! `desktop_meeting.rs` (each test binary compiles it, so not every item is
-//! used by each).
+//! minimal W3C WebDriver client. Used by `desktop_smoke.rs`,
+//! `desktop_meeting.rs` and `desktop_sso.rs` (each test binary compiles it,
+//! so not every item is used by each).
 #![allow(dead_code, unreachable_pub)]
 
 use std::ffi::OsString;

@@ -26,6 +26,7 @@ import { initialPrejoin, mountPrejoin, type PrejoinState } from "./views/prejoin
 import { openSettings, type SettingsActions } from "./views/settings";
 import { openSharePicker } from "./views/share_picker";
 import { VideoWall } from "./video_wall";
+import { canDecodeH264 } from "./stream_decoder";
 import { mountStart, type StartState } from "./views/start";
 
 /** What the pre-join screen decided. */
@@ -69,7 +70,13 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
   let current: Screen = "start";
   let unmount: () => void = () => {};
   let signedIn = false;
-  const wall = new VideoWall();
+  // Cameras and screens arrive as H.264 and are decoded here where the
+  // webview has WebCodecs; a decoder that fails asks for a keyframe.
+  const wall = new VideoWall(undefined, {
+    askKeyframe: (participant, screen) => {
+      void attempt(() => call(shell, "request_keyframe", { participant, screen }));
+    },
+  });
   // For the rendering benchmark (tests/desktop_bench.rs): frames painted per tile.
   (window as unknown as { __conferStats?: VideoWall }).__conferStats = wall;
 
@@ -108,6 +115,7 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
       attempt(async () => {
         settings = await call(shell, "save_settings", { settings: next });
       }),
+    testSpeaker: (speaker) => attempt(() => call(shell, "test_speaker", { speaker })),
     theme: () => theme,
     setTheme: (t: Theme) => {
       theme = t;
@@ -209,10 +217,12 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
       wall.handle(buffer);
       document.body.dataset["video"] = wall.counters();
     });
+    const pageDecodesVideo = wall.decodesH264 && (await canDecodeH264());
     const error = await attempt(() => {
       if (video === undefined) throw new Error("joining needs the desktop app");
+      const { muted, videoOff } = choice;
       return call(shell, "join_meeting", {
-        request: { meeting: meetingText, displayName, passcode, muted: choice.muted, videoOff: choice.videoOff },
+        request: { meeting: meetingText, displayName, passcode, muted, videoOff, pageDecodesVideo },
         video,
       });
     });
@@ -224,16 +234,23 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
   const show = (screen: Screen) => {
     unmount();
     current = screen;
+    // Each screen starts at its top, not where the last one was scrolled.
+    window.scrollTo(0, 0);
     switch (screen) {
       case "start":
         unmount = mountStart(root, start, {
           signIn: (email, password) =>
             attempt(async () => signedInAs(await call(shell, "sign_in", { request: { email, password } }))),
           join: (meetingText, name) => join(meetingText, name, null),
-          signInSso: (slug) => attempt(async () => signedInAs(await call(shell, "sign_in_sso", { slug }))),
+          signInSso: (slug, showLink) =>
+            attempt(async () => {
+              showLink(await call(shell, "start_sign_in_sso", { slug }));
+              signedInAs(await call(shell, "finish_sign_in_sso", {}));
+            }),
           cancelSignInSso: async () => {
             await call(shell, "cancel_sign_in_sso", {});
           },
+          openSettings: () => showSettings(false),
         });
         break;
       case "home":
@@ -293,6 +310,7 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
           leave: () => attempt(() => call(shell, "leave_meeting", {})),
           togglePanel: (panel) => meeting.update((s) => togglePanel(s, panel)),
           videoCanvas: (participant) => wall.canvasFor(participant),
+          screenCanvas: (participant) => wall.screenCanvasFor(participant),
           close: () => {
             show(signedIn ? "home" : "start");
             if (signedIn) void refresh();

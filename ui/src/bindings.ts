@@ -55,6 +55,17 @@ email: string,
  */
 password: string, };
 
+export type SsoSignInStarted = { 
+/**
+ * The server's sign-in start URL. It carries the PKCE challenge and
+ * the state, never the verifier: only the app can redeem the code.
+ */
+url: string, 
+/**
+ * Whether the system browser was started with it.
+ */
+browserOpened: boolean, };
+
 export type MeetingSettings = { 
 /**
  * What the meeting is about.
@@ -155,7 +166,12 @@ muted?: boolean,
 /**
  * Join with the camera off (no video is sent until turned on).
  */
-videoOff?: boolean, };
+videoOff?: boolean, 
+/**
+ * The page decodes H.264 itself (it has WebCodecs): send it access
+ * units rather than decoded pictures (see `video.rs`).
+ */
+pageDecodesVideo?: boolean, };
 
 export type ParticipantRole = "host" | "co_host" | "participant";
 
@@ -524,7 +540,8 @@ export interface Commands {
   app_info: { args: Record<string, never>; result: AppInfo };
   auth_state: { args: Record<string, never>; result: AuthState };
   sign_in: { args: { request: SignInRequest }; result: AuthState };
-  sign_in_sso: { args: { slug: string }; result: AuthState };
+  start_sign_in_sso: { args: { slug: string }; result: SsoSignInStarted };
+  finish_sign_in_sso: { args: Record<string, never>; result: AuthState };
   cancel_sign_in_sso: { args: Record<string, never>; result: null };
   sign_out: { args: Record<string, never>; result: AuthState };
   list_meetings: { args: Record<string, never>; result: Array<ScheduledMeeting> };
@@ -546,4 +563,5 @@ export interface Commands {
   start_share: { args: { sourceId: string }; result: null };
   stop_share: { args: Record<string, never>; result: null };
   react: { args: { emoji: string }; result: null };
+  request_keyframe: { args: { participant: number; screen: boolean }; result: null };
 }

@@ -358,7 +358,11 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-/// Opens `url` in the system browser.
+/// Opens `url` in the system browser. On Linux and the BSDs the `BROWSER`
+/// environment variable, when set, names the command to use (the
+/// `webbrowser` crate's rule); tests set `BROWSER=true` so nothing opens.
+/// Callers should show `url` too: a browser that reports success may still
+/// not have appeared.
 pub fn open_in_browser(url: &Url) -> Result<(), SsoError> {
     webbrowser::open(url.as_str()).map_err(SsoError::Browser)
 }

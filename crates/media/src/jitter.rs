@@ -29,6 +29,19 @@
 //! A packet arriving after its sequence number was released or declared
 //! lost is counted as late and dropped; a second copy of a held packet is
 //! counted as a duplicate and dropped.
+//!
+//! # Sequence jumps
+//!
+//! A packet more than [`JitterConfig::max_packets`] sequence numbers ahead of
+//! the highest seen is a stream restart or a corrupt sender, not loss:
+//! walking every number in between would report tens of thousands of losses
+//! one by one (and have the decoder conceal minutes of silence). Instead the
+//! buffer resets, counts the jump in [`JitterStats::resets`], counts the
+//! packets it was still holding as lost, and starts over from the new packet.
+//!
+//! A restart to a *lower* sequence number would otherwise look late forever.
+//! One stray old packet is just late, so the buffer resets backwards only
+//! when two consecutive packets both land that far behind.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -102,6 +115,8 @@ pub struct JitterStats {
     pub reordered: u64,
     /// Sequence numbers declared lost.
     pub lost: u64,
+    /// Times a sequence jump too large to walk reset the buffer.
+    pub resets: u64,
     /// Interarrival jitter, RFC 3550 §6.4.1, in seconds.
     pub jitter: f64,
     /// The current target delay.
@@ -141,6 +156,9 @@ pub struct JitterBuffer {
     last_transit_us: Option<i64>,
     /// Missing sequence numbers not yet reported by `poll_nack`.
     nacks: Vec<u16>,
+    /// Raw sequence of the last packet that landed far behind the stream,
+    /// to tell a backwards restart (a consecutive run) from one stray packet.
+    far_behind: Option<u16>,
     stats: JitterStats,
 }
 
@@ -159,6 +177,7 @@ impl JitterBuffer {
             delays: VecDeque::with_capacity(DELAY_WINDOW),
             last_transit_us: None,
             nacks: Vec::new(),
+            far_behind: None,
             stats: JitterStats {
                 target_delay: config.min_delay,
                 ..JitterStats::default()
@@ -217,7 +236,16 @@ impl JitterBuffer {
 
     /// Takes in one received packet.
     pub fn handle_packet(&mut self, now: Instant, packet: MediaPacket) {
-        let ext_seq = self.extend_seq(packet.header.sequence);
+        let mut ext_seq = self.extend_seq(packet.header.sequence);
+        if self.is_restart(packet.header.sequence, ext_seq) {
+            // Packets still held belong to the old run and will never be
+            // released in order with the new one: they count as lost.
+            let dropped = self.held.len() as u64;
+            self.reset();
+            self.stats.lost += dropped;
+            self.stats.resets += 1;
+            ext_seq = self.extend_seq(packet.header.sequence);
+        }
         if self.next_seq.is_some_and(|n| ext_seq < n) {
             self.stats.late += 1;
             return;
@@ -258,6 +286,27 @@ impl JitterBuffer {
                 self.stats.lost += 1;
             }
         }
+    }
+
+    /// Whether packet `seq` (extended: `ext_seq`) starts a new run rather
+    /// than being reordering or loss: more than `max_packets` past the
+    /// highest seen, or the second consecutive packet that far behind the
+    /// next to release. Remembers a first far-behind packet.
+    fn is_restart(&mut self, seq: u16, ext_seq: u64) -> bool {
+        let window = self.config.max_packets.max(1) as u64;
+        // More than `window` numbers missing in between.
+        if self.highest_seq.is_some_and(|h| ext_seq > h + 1 + window) {
+            return true;
+        }
+        if self.next_seq.is_some_and(|n| ext_seq + window < n) {
+            let run = self
+                .far_behind
+                .is_some_and(|prev| seq == prev.wrapping_add(1));
+            self.far_behind = Some(seq);
+            return run;
+        }
+        self.far_behind = None;
+        false
     }
 
     /// Sequence numbers found missing since the last call (for a NACK).
@@ -483,5 +532,87 @@ mod tests {
         jb.handle_packet(t0 + Duration::from_millis(33), pkt(3, 3000));
         let out = drain(&mut jb, t0 + Duration::from_millis(50));
         assert_eq!(seqs(&out), vec![0, 1, 2]);
+    }
+
+    /// Feeds audio packets `seqs` (20 ms apart, timestamps from `ts0`) from
+    /// `start` and drains after each; returns everything released.
+    fn feed(
+        jb: &mut JitterBuffer,
+        start: Instant,
+        seqs: impl IntoIterator<Item = u16>,
+        ts0: u32,
+    ) -> Vec<JitterOutput> {
+        let mut out = Vec::new();
+        for (i, s) in seqs.into_iter().enumerate() {
+            let at = start + Duration::from_millis(20 * i as u64);
+            jb.handle_packet(at, pkt(s, ts0.wrapping_add(960 * i as u32)));
+            out.extend(drain(jb, at));
+        }
+        out
+    }
+
+    #[test]
+    fn a_huge_forward_jump_resets_instead_of_walking_every_missing_number() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(JitterConfig::audio());
+        let mut out = feed(&mut jb, t0, 0..10, 0);
+        // Two packets are still held when the sender jumps 30 000 ahead.
+        let t1 = t0 + Duration::from_millis(200);
+        out.extend(feed(&mut jb, t1, 30_010..30_020, 5_000_000));
+        out.extend(drain(&mut jb, t1 + Duration::from_secs(10)));
+        // Bounded work: no NACK for the jump, no run of 30 000 losses.
+        assert!(jb.poll_nack().is_empty());
+        let lost = out
+            .iter()
+            .filter(|o| matches!(o, JitterOutput::Lost { .. }))
+            .count();
+        assert_eq!(lost, 0, "losses reported one by one");
+        let s = jb.stats();
+        assert_eq!(s.resets, 1);
+        // Playout goes on: the new run plays in order after the old one.
+        let played: Vec<i32> = seqs(&out).into_iter().filter(|s| *s >= 0).collect();
+        let tail: Vec<i32> = (30_010..30_020).collect();
+        assert!(played.ends_with(&tail), "{played:?}");
+        // The packets held at the jump are the only ones lost.
+        assert_eq!(played.len() as u64 + s.lost, 20);
+        assert_eq!(jb.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_gap_within_the_window_is_still_loss_not_a_restart() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(JitterConfig::audio());
+        let gap = JitterConfig::audio().max_packets as u16;
+        // Exactly `max_packets` numbers missing: the largest gap walked.
+        jb.handle_packet(t0, pkt(0, 0));
+        jb.handle_packet(t0, pkt(gap + 1, 960 * (u32::from(gap) + 1)));
+        let mut out = Vec::new();
+        out.extend(drain(&mut jb, t0 + Duration::from_secs(10)));
+        assert_eq!(out.len(), usize::from(gap) + 2);
+        assert_eq!((jb.stats().resets, jb.stats().lost), (0, u64::from(gap)));
+    }
+
+    #[test]
+    fn a_backward_restart_needs_a_run_one_stray_old_packet_is_just_late() {
+        let t0 = Instant::now();
+        let mut jb = JitterBuffer::new(JitterConfig::audio());
+        let mut out = feed(&mut jb, t0, 40_000..40_010, 0);
+        out.extend(drain(&mut jb, t0 + Duration::from_secs(1)));
+        // One stray packet from far in the past (20 000 behind, within the
+        // backward half of the 16-bit space): dropped as late.
+        let t1 = t0 + Duration::from_secs(1);
+        jb.handle_packet(t1, pkt(10_000, 0));
+        assert_eq!((jb.stats().late, jb.stats().resets), (1, 0));
+        // A run restarting from a lower number: the second packet resets.
+        out.extend(feed(&mut jb, t1, 20_000..20_010, 9_000_000));
+        out.extend(drain(&mut jb, t1 + Duration::from_secs(10)));
+        let s = jb.stats();
+        assert_eq!((s.late, s.resets, s.lost), (2, 1, 0));
+        let played = seqs(&out);
+        assert_eq!(played.len(), 19);
+        assert!(
+            played.ends_with(&(20_001..20_010).collect::<Vec<_>>()),
+            "{played:?}"
+        );
     }
 }

@@ -2,6 +2,13 @@
 //! 48 kHz mono stream goes into a queue that the device callback drains.
 //! When the queue runs dry the device plays silence and the underrun is
 //! counted; the queue is bounded so a stalled device cannot grow memory.
+//!
+//! Output devices are named by a stable id, `speaker:` followed by cpal's
+//! device id (`speaker:pulseaudio:alsa_output.pci…`, `speaker:alsa:hw:0,0`):
+//! [`list_speakers`] offers them and [`Speaker::open`] opens one. An id
+//! whose device is gone (unplugged, another machine's settings) fails with
+//! [`MediaError::DeviceNotFound`], so the caller can fall back to
+//! [`Speaker::open_default`] and say so rather than play nowhere.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +21,51 @@ use crate::frame::SAMPLE_RATE;
 
 /// Most samples queued (1 s); older ones are dropped.
 const MAX_QUEUED: usize = SAMPLE_RATE as usize;
+
+/// Id prefix of speakers (so a speaker id is never mistaken for a
+/// microphone's, whose ids share cpal's scheme).
+pub const SPEAKER_PREFIX: &str = "speaker:";
+
+/// One output device as [`list_speakers`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeakerInfo {
+    /// Stable id to open it with ([`SPEAKER_PREFIX`] and cpal's device id).
+    pub id: String,
+    /// Human label for pickers.
+    pub name: String,
+    /// Whether the system plays on it by default.
+    pub is_default: bool,
+}
+
+/// The output devices of the default host (PulseAudio when a server runs,
+/// else ALSA), the system default marked. A host that cannot enumerate
+/// fails with [`MediaError::DeviceUnavailable`]; no devices is an empty list.
+pub fn list_speakers() -> Result<Vec<SpeakerInfo>, MediaError> {
+    let host = cpal::default_host();
+    let default_id = host.default_output_device().and_then(|d| d.id().ok());
+    let devices = host
+        .output_devices()
+        .map_err(|e| MediaError::DeviceUnavailable {
+            kind: "speaker",
+            name: host.id().name().to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok(devices
+        .filter_map(|d| {
+            // A device without an id cannot be opened again later.
+            let id = d.id().ok()?;
+            let name = d
+                .description()
+                .map(|x| x.name().to_string())
+                .unwrap_or_else(|_| id.to_string());
+            Some(SpeakerInfo {
+                is_default: default_id.as_ref() == Some(&id),
+                id: format!("{SPEAKER_PREFIX}{id}"),
+                name,
+            })
+        })
+        .collect())
+}
 
 /// State shared with the device callback.
 #[derive(Debug, Default)]
@@ -43,13 +95,39 @@ impl Speaker {
     /// Opens the default output device of the default host (PulseAudio when
     /// a server runs, else ALSA).
     pub fn open_default() -> Result<Self, MediaError> {
-        let host = cpal::default_host();
-        let device = host
-            .default_output_device()
-            .ok_or(MediaError::DeviceNotFound {
-                kind: "speaker",
-                id: "default".into(),
-            })?;
+        let device =
+            cpal::default_host()
+                .default_output_device()
+                .ok_or(MediaError::DeviceNotFound {
+                    kind: "speaker",
+                    id: "default".into(),
+                })?;
+        Self::start(device)
+    }
+
+    /// Opens the output device with id `id`, as [`list_speakers`] gives it
+    /// (the [`SPEAKER_PREFIX`] may be left off). An id that names no
+    /// present device, or does not parse, is [`MediaError::DeviceNotFound`].
+    pub fn open(id: &str) -> Result<Self, MediaError> {
+        let not_found = || MediaError::DeviceNotFound {
+            kind: "speaker",
+            id: id.to_string(),
+        };
+        let wanted = id.strip_prefix(SPEAKER_PREFIX).unwrap_or(id);
+        let parsed: cpal::DeviceId = wanted.parse().map_err(|_| not_found())?;
+        let device = cpal::default_host()
+            .device_by_id(&parsed)
+            .ok_or_else(not_found)?;
+        // PulseAudio lists sources by the same kind of id: a microphone's id
+        // must not open as a speaker.
+        if !device.supports_output() {
+            return Err(not_found());
+        }
+        Self::start(device)
+    }
+
+    /// Starts a 48 kHz output stream on `device`.
+    fn start(device: cpal::Device) -> Result<Self, MediaError> {
         let name = device
             .description()
             .map(|d| d.name().to_string())
@@ -126,5 +204,41 @@ impl Speaker {
     /// Device callbacks that ran short of samples so far.
     pub fn underruns(&self) -> u64 {
         self.shared.underruns.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ids that name nothing here fail as "not found" — the one error the
+    /// app turns into "playing on the default instead" — whatever sound
+    /// server runs (or none).
+    #[test]
+    fn an_unknown_speaker_id_is_not_found() {
+        for id in [
+            "speaker:pulseaudio:no-such-sink-confer-test",
+            "speaker:alsa:no-such-card-confer-test",
+            "speaker:not-a-host:x",
+            "speaker:",
+            "no colon at all",
+        ] {
+            match Speaker::open(id) {
+                Err(MediaError::DeviceNotFound { kind, id: got }) => {
+                    assert_eq!(kind, "speaker");
+                    assert_eq!(got, id, "the error names the id asked for");
+                }
+                other => panic!("{id:?} gave {other:?}"),
+            }
+        }
+    }
+
+    /// Listing never panics, and every id it gives carries the prefix.
+    #[test]
+    fn listed_speakers_have_prefixed_ids() {
+        if let Ok(speakers) = list_speakers() {
+            assert!(speakers.iter().all(|s| s.id.starts_with(SPEAKER_PREFIX)));
+            assert!(speakers.iter().filter(|s| s.is_default).count() <= 1);
+        }
     }
 }

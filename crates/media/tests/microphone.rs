@@ -7,8 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(feature = "mic")]
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use confer_media::level::audio_level_dbov;
@@ -18,65 +17,9 @@ use confer_media::source::{
 };
 use confer_media::wav::wav_bytes;
 
-/// A child process killed on drop.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("which")
-        .arg(cmd)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn pactl(server: &str, args: &[&str]) -> bool {
-    Command::new("pactl")
-        .env("PULSE_SERVER", server)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn start_pulseaudio(dir: &Path) -> Option<(Killed, String)> {
-    let socket = dir.join("native");
-    let server = format!("unix:{}", socket.display());
-    let child = Command::new("pulseaudio")
-        .args([
-            "-n",
-            "--daemonize=no",
-            "--exit-idle-time=-1",
-            "--use-pid-file=no",
-        ])
-        .arg("-L")
-        .arg(format!(
-            "module-native-protocol-unix auth-anonymous=1 socket={}",
-            socket.display()
-        ))
-        .args(["-L", "module-null-sink sink_name=vsink rate=48000"])
-        .env("HOME", dir)
-        .env("XDG_RUNTIME_DIR", dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let guard = Killed(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if pactl(&server, &["info"]) {
-            return Some((guard, server));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    None
-}
+#[path = "common/pulse.rs"]
+mod pulse;
+use pulse::{Killed, have, pactl, start_pulseaudio};
 
 /// Plays a 440 Hz tone at -15 dBov into a null sink and captures the sink's
 /// monitor through [`MicrophoneSource`] in a child process (which gets
@@ -89,7 +32,8 @@ fn microphone_captures_a_tone_played_into_pulseaudio() {
     }
     let dir = std::env::temp_dir().join(format!("confer-media-pulse-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let Some((_server_guard, server)) = start_pulseaudio(&dir) else {
+    let Some((_server_guard, server)) = start_pulseaudio(&dir, &["sink_name=vsink rate=48000"])
+    else {
         eprintln!("SKIPPED: pulseaudio did not start");
         return;
     };

@@ -168,6 +168,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             WRONG_PASSCODES_PER_WINDOW,
             Duration::from_secs(PASSCODE_WINDOW_SECS),
         )),
+        chat_send_limiter: Arc::new(routes::chat_send_limiter()),
     };
     let https = HttpsServer::start(listener, Arc::new(tls), routes::router(state));
     tracing::info!(

@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, oneshot};
 
 use crate::credentials::{self, StoredSession};
 use crate::error::Error;
-use crate::models::{AuthState, SignInRequest};
+use crate::models::{AuthState, SignInRequest, SsoSignInStarted};
 use crate::state::{AppState, SignedIn};
 
 /// Longest a keyring call may take: a Secret Service that waits on a
@@ -161,45 +161,121 @@ async fn register_this_device(api: ApiClient) {
     }
 }
 
-/// The single sign-on in progress, if any: sending on it (or dropping it)
-/// cancels the wait for the browser. Managed by Tauri beside [`AppState`].
+/// The single sign-on in progress, if any. Managed by Tauri beside
+/// [`AppState`].
 #[derive(Default)]
-pub(crate) struct PendingSso(Mutex<Option<oneshot::Sender<()>>>);
+pub(crate) struct PendingSso(Mutex<Option<Pending>>);
 
-/// Signs in through the organisation's single sign-on: opens the system
-/// browser at the server's start page for `slug` and waits (up to five
-/// minutes, or until [`cancel_sign_in_sso`]) for it to come back to a
-/// loopback port. The token is kept like a password sign-in's.
+/// Where a single sign-on is between [`start_sign_in_sso`] and the end of
+/// [`finish_sign_in_sso`]. Dropping either cancels it: the loopback port
+/// closes, or the wait for the browser ends.
+enum Pending {
+    /// Started, and the UI has the link; nobody waits on it yet. Boxed:
+    /// a sign-in is large beside a sender.
+    Started(Box<SsoSignIn>),
+    /// [`finish_sign_in_sso`] waits for the browser; sending ends the wait.
+    Waiting(oneshot::Sender<()>),
+}
+
+impl PendingSso {
+    /// Keeps a started sign-in until [`PendingSso::wait`]; one already
+    /// there (started or waited on) is dropped, and so cancelled.
+    async fn begin(&self, sign_in: SsoSignIn) {
+        *self.0.lock().await = Some(Pending::Started(Box::new(sign_in)));
+    }
+
+    /// Hands over the started sign-in to wait on, with the receiver that
+    /// fires when it is cancelled; `None` when there is none (cancelled
+    /// before the wait began, or already waited on).
+    async fn wait(&self) -> Option<(SsoSignIn, oneshot::Receiver<()>)> {
+        let mut pending = self.0.lock().await;
+        match pending.take() {
+            Some(Pending::Started(sign_in)) => {
+                let (cancel, cancelled) = oneshot::channel();
+                *pending = Some(Pending::Waiting(cancel));
+                Some((*sign_in, cancelled))
+            }
+            other => {
+                *pending = other;
+                None
+            }
+        }
+    }
+
+    /// Cancels whatever is pending: a started sign-in is dropped (its port
+    /// closes), a wait is told to end.
+    async fn cancel(&self) {
+        match self.0.lock().await.take() {
+            Some(Pending::Waiting(cancel)) => {
+                let _ = cancel.send(());
+            }
+            Some(Pending::Started(_)) | None => {}
+        }
+    }
+}
+
+/// Starts signing in through the organisation's single sign-on: opens the
+/// loopback port, tries to open the system browser at the server's start
+/// page for `slug`, and returns that page's URL so the UI can show it (a
+/// browser that cannot be opened is not a failure: the user opens the
+/// link). Then call [`finish_sign_in_sso`]. A newer start replaces (and
+/// so cancels) an older one.
 #[tauri::command]
-pub(crate) async fn sign_in_sso(
+pub(crate) async fn start_sign_in_sso(
     state: State<'_, AppState>,
     pending: State<'_, PendingSso>,
     slug: String,
-) -> Result<AuthState, Error> {
+) -> Result<SsoSignInStarted, Error> {
     let slug = slug.trim().to_ascii_lowercase();
     let ca = state.settings.ca_pem()?;
     let sign_in = SsoSignIn::start(&state.settings.server_url, ca.as_deref(), &slug)
         .await
         .map_err(sso_error)?;
-    sso::open_in_browser(sign_in.start_url()).map_err(sso_error)?;
-    let (cancel, cancelled) = oneshot::channel();
-    // A newer sign-in replaces (and so cancels) an older one.
-    *pending.0.lock().await = Some(cancel);
+    let url = sign_in.start_url().to_string();
+    let browser_opened = match sso::open_in_browser(sign_in.start_url()) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("confer-desktop: {e}; the app shows the sign-in link instead");
+            false
+        }
+    };
+    pending.begin(sign_in).await;
+    Ok(SsoSignInStarted {
+        url,
+        browser_opened,
+    })
+}
+
+/// Waits (up to five minutes, or until [`cancel_sign_in_sso`]) for the
+/// browser to come back to the loopback port of the sign-in
+/// [`start_sign_in_sso`] began, redeems the code and keeps the token like
+/// a password sign-in's. Redirects that are not this sign-in's (a wrong
+/// state) are refused and the wait goes on.
+#[tauri::command]
+pub(crate) async fn finish_sign_in_sso(
+    state: State<'_, AppState>,
+    pending: State<'_, PendingSso>,
+) -> Result<AuthState, Error> {
+    let Some((sign_in, cancelled)) = pending.wait().await else {
+        return Err(Error::InvalidInput(SIGN_IN_CANCELLED.into()));
+    };
     let login = tokio::select! {
         login = sign_in.finish(sso::DEFAULT_TIMEOUT) => login.map_err(sso_error)?,
-        _ = cancelled => return Err(Error::InvalidInput("sign-in cancelled".into())),
+        _ = cancelled => return Err(Error::InvalidInput(SIGN_IN_CANCELLED.into())),
     };
     // The token answer names the account, not its email: ask.
     let me = state.web_with(&login.access_token)?.me().await?;
     signed_in(&state, me.email, login.access_token).await
 }
 
-/// Stops waiting for the browser in a [`sign_in_sso`] in progress.
+/// What a sign-in that was cancelled (or never started) ends with.
+const SIGN_IN_CANCELLED: &str = "sign-in cancelled";
+
+/// Cancels the single sign-on in progress: closes its loopback port, and
+/// ends a [`finish_sign_in_sso`] waiting for the browser.
 #[tauri::command]
 pub(crate) async fn cancel_sign_in_sso(pending: State<'_, PendingSso>) -> Result<(), Error> {
-    if let Some(cancel) = pending.0.lock().await.take() {
-        let _ = cancel.send(());
-    }
+    pending.cancel().await;
     Ok(())
 }
 
@@ -230,6 +306,74 @@ pub(crate) async fn sign_out(state: State<'_, AppState>) -> Result<AuthState, Er
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    /// A sign-in that starts on a loopback port: no server is contacted
+    /// until a code arrives, and none will.
+    async fn started() -> (SsoSignIn, u16) {
+        let sign_in = SsoSignIn::start("https://127.0.0.1:9", None, "acme")
+            .await
+            .unwrap();
+        let port = reqwest::Url::parse(sign_in.redirect_uri())
+            .unwrap()
+            .port()
+            .unwrap();
+        (sign_in, port)
+    }
+
+    async fn port_open(port: u16) -> bool {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn cancelling_before_the_wait_closes_the_port_and_ends_the_sign_in() {
+        let pending = PendingSso::default();
+        let (sign_in, port) = started().await;
+        pending.begin(sign_in).await;
+        assert!(port_open(port).await);
+        pending.cancel().await;
+        assert!(!port_open(port).await, "the loopback port outlived Cancel");
+        assert!(
+            pending.wait().await.is_none(),
+            "a cancelled sign-in was waited on"
+        );
+    }
+
+    #[tokio::test]
+    async fn cancelling_during_the_wait_ends_it_and_a_second_wait_is_refused() {
+        let pending = PendingSso::default();
+        let (sign_in, _) = started().await;
+        pending.begin(sign_in).await;
+        let (sign_in, cancelled) = pending.wait().await.unwrap();
+        assert!(pending.wait().await.is_none(), "one sign-in, two waits");
+        pending.cancel().await;
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            tokio::select! {
+                _ = sign_in.finish(sso::DEFAULT_TIMEOUT) => false,
+                _ = cancelled => true,
+            }
+        });
+        assert!(ended.await.unwrap(), "the wait ended some other way");
+    }
+
+    #[tokio::test]
+    async fn a_newer_sign_in_replaces_an_older_one() {
+        let pending = PendingSso::default();
+        let (old, old_port) = started().await;
+        pending.begin(old).await;
+        let (new, new_port) = started().await;
+        pending.begin(new).await;
+        assert!(
+            !port_open(old_port).await,
+            "the replaced sign-in still listens"
+        );
+        let (new, _) = pending.wait().await.unwrap();
+        assert_eq!(
+            new.redirect_uri(),
+            format!("http://127.0.0.1:{new_port}/sso/done")
+        );
+    }
 
     #[test]
     fn sso_failures_keep_their_meaning_for_the_ui() {

@@ -5,10 +5,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use confer_media::MediaError;
+use confer_media::playout::{Speaker, SpeakerInfo, list_speakers};
 use confer_media::source::{DeviceInfo, DeviceKind, ToneSource, list_devices};
 use tauri::{AppHandle, Manager, Runtime};
 
-use crate::app_settings::{self, DEFAULT_SPEAKER, NO_SPEAKER, PATTERN, TONE};
+use crate::app_settings::{self, NO_SPEAKER, PATTERN, TONE};
 use crate::error::Error;
 use crate::models::{AppSettings, DeviceChoice, MediaDevices};
 
@@ -18,7 +20,12 @@ const TEST_TONE: Duration = Duration::from_secs(1);
 /// Every microphone, camera and speaker to choose from.
 #[tauri::command]
 pub(crate) async fn media_devices() -> Result<MediaDevices, Error> {
-    Ok(device_choices(&capture_devices().await))
+    let speakers = tokio::task::spawn_blocking(|| list_speakers().unwrap_or_default());
+    let devices = capture_devices().await;
+    Ok(device_choices(
+        &devices,
+        &speakers.await.unwrap_or_default(),
+    ))
 }
 
 /// The capture devices present, listed on a blocking thread (enumerating
@@ -30,10 +37,11 @@ pub(crate) async fn capture_devices() -> Vec<DeviceInfo> {
         .unwrap_or_default()
 }
 
-/// The choices for `devices`, each list ending with its synthetic choice.
-/// The first real device of a kind is marked as the default (it is what a
-/// `null` setting uses).
-pub(crate) fn device_choices(devices: &[DeviceInfo]) -> MediaDevices {
+/// The choices for `devices` and `speakers`, each list ending with its
+/// synthetic choice. The first real capture device of a kind is marked as
+/// the default (it is what a `null` setting uses); the speaker marked is
+/// the one the system plays on.
+pub(crate) fn device_choices(devices: &[DeviceInfo], speakers: &[SpeakerInfo]) -> MediaDevices {
     let of = |kind: DeviceKind, synthetic: (&str, &str)| {
         let mut out: Vec<DeviceChoice> = devices
             .iter()
@@ -56,19 +64,51 @@ pub(crate) fn device_choices(devices: &[DeviceInfo]) -> MediaDevices {
     MediaDevices {
         microphones: of(DeviceKind::Microphone, (TONE, "Test tone")),
         cameras: of(DeviceKind::Camera, (PATTERN, "Test pattern")),
-        speakers: vec![
-            DeviceChoice {
-                id: DEFAULT_SPEAKER.into(),
-                name: "System default".into(),
-                is_default: true,
-            },
-            DeviceChoice {
-                id: NO_SPEAKER.into(),
-                name: "No sound".into(),
-                is_default: false,
-            },
-        ],
+        speakers: speaker_choices(speakers),
     }
+}
+
+/// The speakers to choose from, then "no sound". The picker offers the
+/// system default itself (a `null` setting), so it is not listed twice.
+/// Sound servers often give several outputs one name ("Null Output",
+/// "Built-in Audio"): those get their id added so they can be told apart.
+fn speaker_choices(speakers: &[SpeakerInfo]) -> Vec<DeviceChoice> {
+    let mut out: Vec<DeviceChoice> = speakers
+        .iter()
+        .map(|s| {
+            let shared = speakers.iter().filter(|o| o.name == s.name).count() > 1;
+            let device =
+                s.id.strip_prefix(app_settings::SPEAKER_PREFIX)
+                    .unwrap_or(&s.id);
+            DeviceChoice {
+                id: s.id.clone(),
+                name: if shared {
+                    format!("{} ({device})", s.name)
+                } else {
+                    s.name.clone()
+                },
+                is_default: s.is_default,
+            }
+        })
+        .collect();
+    out.push(DeviceChoice {
+        id: NO_SPEAKER.into(),
+        name: "No sound".into(),
+        is_default: false,
+    });
+    out
+}
+
+/// What the meeting tells the user when their chosen speaker could not be
+/// opened and it plays on the system default (`default_name`) instead.
+pub(crate) fn speaker_fallback_notice(why: &MediaError, default_name: &str) -> String {
+    let reason = match why {
+        MediaError::DeviceNotFound { .. } => "is not connected".to_owned(),
+        other => format!("could not be opened ({other})"),
+    };
+    format!(
+        "The speaker you chose {reason}: playing the meeting on the system default, {default_name}, instead."
+    )
 }
 
 /// Where the settings file is.
@@ -117,29 +157,38 @@ pub(crate) async fn save_settings<R: Runtime>(
 }
 
 /// Plays a one-second tone on the speaker (`null` or `default`: the system
-/// default). `none` plays nothing.
+/// default; else a speaker's id). `none` plays nothing. A chosen speaker
+/// that is gone is an error, not the default: the test is of that speaker.
 #[tauri::command]
 pub(crate) async fn test_speaker(speaker: Option<String>) -> Result<(), Error> {
-    match speaker.as_deref() {
+    // The same check as saving: the id comes from the web view.
+    let checked = app_settings::validate(AppSettings {
+        speaker,
+        ..AppSettings::default()
+    })?;
+    let device = match checked.speaker.as_deref() {
         Some(NO_SPEAKER) => return Ok(()),
-        None | Some(DEFAULT_SPEAKER) => {}
-        Some(other) => {
-            return Err(Error::InvalidInput(format!(
-                "{other:?} is not a speaker this app knows"
-            )));
-        }
-    }
-    tokio::task::spawn_blocking(play_test_tone)
+        chosen => app_settings::speaker_device(chosen).map(str::to_owned),
+    };
+    tokio::task::spawn_blocking(move || play_test_tone(device.as_deref()))
         .await
         .map_err(|e| Error::Settings(format!("the speaker test stopped: {e}")))?
 }
 
-/// Opens the default speaker, plays [`TEST_TONE`] of a 440 Hz tone and
-/// waits for it to finish (on this blocking thread: the cpal stream must
-/// stay on the thread that opened it).
-fn play_test_tone() -> Result<(), Error> {
-    let speaker = confer_media::playout::Speaker::open_default()
-        .map_err(|e| Error::Settings(format!("cannot open the speaker: {e}")))?;
+/// Opens the speaker (`None`: the default), plays [`TEST_TONE`] of a 440 Hz
+/// tone and waits for it to finish (on this blocking thread: the cpal
+/// stream must stay on the thread that opened it).
+fn play_test_tone(device: Option<&str>) -> Result<(), Error> {
+    let opened = match device {
+        Some(id) => Speaker::open(id),
+        None => Speaker::open_default(),
+    };
+    let speaker = opened.map_err(|e| match e {
+        MediaError::DeviceNotFound { .. } if device.is_some() => {
+            Error::Settings("The speaker you chose is not connected. Pick another one.".to_owned())
+        }
+        e => Error::Settings(format!("cannot open the speaker: {e}")),
+    })?;
     let n = (TEST_TONE.as_millis() as u64) * u64::from(confer_media::frame::SAMPLE_RATE) / 1000;
     speaker.play(&ToneSource::samples(440.0, n));
     std::thread::sleep(TEST_TONE + Duration::from_millis(100));
@@ -160,7 +209,7 @@ mod tests {
 
     #[test]
     fn synthetic_choices_are_always_there() {
-        let none = device_choices(&[]);
+        let none = device_choices(&[], &[]);
         assert_eq!(none.microphones.len(), 1);
         assert_eq!(none.microphones[0].id, "tone");
         assert!(none.microphones[0].is_default, "the only choice");
@@ -179,7 +228,7 @@ mod tests {
             dev("mic:b", DeviceKind::Microphone),
             dev("camera:0", DeviceKind::Camera),
         ];
-        let c = device_choices(&devices);
+        let c = device_choices(&devices, &[]);
         let mics: Vec<_> = c.microphones.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(mics, ["mic:a", "mic:b", "tone"]);
         assert!(c.microphones[0].is_default && !c.microphones[2].is_default);
@@ -209,6 +258,91 @@ mod tests {
                 ..AppSettings::default()
             })
             .unwrap();
+        }
+    }
+
+    fn speaker(id: &str, name: &str, is_default: bool) -> SpeakerInfo {
+        SpeakerInfo {
+            id: format!("speaker:pulseaudio:{id}"),
+            name: name.into(),
+            is_default,
+        }
+    }
+
+    #[test]
+    fn speakers_are_listed_with_the_system_default_marked() {
+        let speakers = [
+            speaker("hdmi", "Null Output", false),
+            speaker("usb", "Headset", true),
+            speaker("analog", "Null Output", false),
+        ];
+        let c = device_choices(&[], &speakers);
+        let listed: Vec<(&str, &str, bool)> = c
+            .speakers
+            .iter()
+            .map(|s| (s.id.as_str(), s.name.as_str(), s.is_default))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (
+                    "speaker:pulseaudio:hdmi",
+                    "Null Output (pulseaudio:hdmi)",
+                    false
+                ),
+                ("speaker:pulseaudio:usb", "Headset", true),
+                (
+                    "speaker:pulseaudio:analog",
+                    "Null Output (pulseaudio:analog)",
+                    false
+                ),
+                ("none", "No sound", false),
+            ],
+            "outputs sharing a name are told apart; no sound comes last"
+        );
+        for s in &c.speakers {
+            app_settings::validate(AppSettings {
+                speaker: Some(s.id.clone()),
+                ..AppSettings::default()
+            })
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_fallback_notice_says_where_the_meeting_plays() {
+        let gone = MediaError::DeviceNotFound {
+            kind: "speaker",
+            id: "speaker:pulseaudio:usb".into(),
+        };
+        let text = speaker_fallback_notice(&gone, "Built-in Audio");
+        assert_eq!(
+            text,
+            "The speaker you chose is not connected: playing the meeting on the system default, Built-in Audio, instead."
+        );
+        let busy = MediaError::DeviceUnavailable {
+            kind: "speaker",
+            name: "Headset".into(),
+            reason: "busy".into(),
+        };
+        assert!(speaker_fallback_notice(&busy, "X").contains("could not be opened"));
+    }
+
+    #[tokio::test]
+    async fn the_speaker_test_refuses_what_is_not_a_speaker_and_reports_a_gone_one() {
+        assert!(test_speaker(Some("none".into())).await.is_ok());
+        for wrong in ["camera:0", "mic:pulseaudio:vsink.monitor", "nonesuch"] {
+            assert!(
+                matches!(
+                    test_speaker(Some(wrong.into())).await,
+                    Err(Error::InvalidInput(_))
+                ),
+                "{wrong:?}"
+            );
+        }
+        match test_speaker(Some("speaker:pulseaudio:unplugged-confer-test".into())).await {
+            Err(Error::Settings(text)) => assert!(text.contains("not connected"), "{text}"),
+            other => panic!("a gone speaker gave {other:?}"),
         }
     }
 }

@@ -11,6 +11,7 @@
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Instant;
 
+use crate::video::{self, Delivery, KeyframeGate, Record};
 use confer_client::api::{ApiClient, JoinTokenRequest};
 use confer_client::device_keys::DeviceKeyStore;
 use confer_client::driver::{
@@ -106,10 +107,30 @@ pub(crate) async fn join_meeting<R: Runtime>(
         let _ = app.emit(MEETING_EVENT, MeetingUpdate::Notice { text });
     }
     let (commands, command_rx) = mpsc::channel(64);
-    // Decoded pictures to the UI; the sink drops them when the forwarder
-    // falls behind.
-    let (media_tx, media_rx) = mpsc::channel(crate::video::QUEUE);
-    tauri::async_runtime::spawn(crate::video::forward(media_rx, video));
+    // Video to the UI: access units for a page that decodes them itself
+    // (WebCodecs), else decoded pictures, which the sink drops when the
+    // forwarder falls behind.
+    let delivery = if request.page_decodes_video {
+        Delivery::Encoded
+    } else {
+        Delivery::Decoded
+    };
+    let (media_tx, media_rx) = mpsc::channel(match delivery {
+        Delivery::Encoded => video::ENCODED_QUEUE,
+        Delivery::Decoded => video::QUEUE,
+    });
+    let keyframes = commands.downgrade();
+    let ask_keyframe = move |participant: u32, screen: bool| {
+        if let Some(commands) = keyframes.upgrade() {
+            let _ = commands.try_send(keyframe_request(participant, screen));
+        }
+    };
+    tauri::async_runtime::spawn(video::deliver(
+        media_rx,
+        video,
+        Some(video::FLUSH_EVERY),
+        ask_keyframe,
+    ));
     let local = Arc::new(SyncMutex::new(local));
     let meeting = Meeting {
         app,
@@ -121,6 +142,7 @@ pub(crate) async fn join_meeting<R: Runtime>(
         settings,
         local: local.clone(),
         media_tx,
+        delivery,
     };
     tauri::async_runtime::spawn(run_meeting(meeting, connection, ticket.token, command_rx));
     *slot = Some(MeetingHandle { commands, local });
@@ -181,7 +203,8 @@ struct Meeting<R: Runtime> {
     encryption: Encryption,
     settings: AppSettings,
     local: Arc<SyncMutex<LocalMedia>>,
-    media_tx: mpsc::Sender<MediaOutput>,
+    media_tx: mpsc::Sender<Record>,
+    delivery: Delivery,
 }
 
 impl<R: Runtime> Meeting<R> {
@@ -222,8 +245,16 @@ impl<R: Runtime> Meeting<R> {
         let (note_tx, notes) = mpsc::unbounded_channel();
         let speaker = match self.settings.speaker.as_deref() {
             Some(NO_SPEAKER) => None,
-            _ => match SpeakerSink::open() {
-                Ok(s) => Some(s),
+            chosen => match SpeakerSink::open_or_default(app_settings::speaker_device(chosen)) {
+                Ok((s, fallback)) => {
+                    // The chosen speaker is gone: the default plays, and we say so.
+                    if let (Some(why), true) = (fallback, notify_keyring) {
+                        self.emit(MeetingUpdate::Notice {
+                            text: super::devices::speaker_fallback_notice(&why, s.name()),
+                        });
+                    }
+                    Some(s)
+                }
                 Err(e) => {
                     if notify_keyring {
                         self.emit(MeetingUpdate::Notice {
@@ -237,6 +268,8 @@ impl<R: Runtime> Meeting<R> {
         let processing = processing_for(&self.settings, &local, speaker.is_some());
         let sink = AppSink {
             video: self.media_tx.clone(),
+            delivery: self.delivery,
+            gate: KeyframeGate::default(),
             speaker,
             notes: note_tx,
             commands: commands.downgrade(),
@@ -250,6 +283,7 @@ impl<R: Runtime> Meeting<R> {
         let media = MediaSetup {
             engine: MediaEngine::new(MediaConfig {
                 processing,
+                decode_video: self.delivery == Delivery::Decoded,
                 ..MediaConfig::default()
             }),
             sources: local.sources(),
@@ -483,7 +517,11 @@ fn processing_for(settings: &AppSettings, local: &LocalMedia, playing: bool) -> 
 /// the meeting task, and a fallback to the test tone or pattern when a
 /// device fails.
 struct AppSink {
-    video: mpsc::Sender<MediaOutput>,
+    video: mpsc::Sender<Record>,
+    delivery: Delivery,
+    /// Tracks whose access units wait for a keyframe after one was lost
+    /// because the forwarder fell behind.
+    gate: KeyframeGate,
     speaker: Option<SpeakerSink>,
     notes: mpsc::UnboundedSender<MeetingUpdate>,
     /// Weak, so the sink (inside the driver) never keeps the session's
@@ -581,10 +619,24 @@ impl MediaSink for AppSink {
                     speaker.handle(MediaOutput::Audio { participant, frame });
                 }
             }
-            video @ MediaOutput::Video(_) => {
-                let _ = self.video.try_send(video);
-            }
-            _ => {}
+            other => match video::record_of(other, self.delivery) {
+                Some(Record::Encoded(unit)) => {
+                    let track = unit.track();
+                    if !self.gate.admit(track, unit.keyframe()) {
+                        return;
+                    }
+                    if self.video.try_send(Record::Encoded(unit)).is_err()
+                        && self.gate.lost(track)
+                        && let Some(commands) = self.commands.upgrade()
+                    {
+                        let _ = commands.try_send(keyframe_request(track.0, track.1));
+                    }
+                }
+                Some(picture) => {
+                    let _ = self.video.try_send(picture);
+                }
+                None => {}
+            },
         }
     }
 
@@ -592,11 +644,16 @@ impl MediaSink for AppSink {
         match (track, frame) {
             (CaptureTrack::Audio, Frame::Audio(a)) => self.level(own, &a.samples),
             (CaptureTrack::Camera, Frame::Video(v)) => {
-                let _ = self.video.try_send(MediaOutput::Video(DecodedVideo {
+                // The self view's tile is small: so is its picture.
+                let frame = video::self_view(v);
+                let picture = video::pack(&DecodedVideo {
                     participant: own,
                     kind: VideoKind::Camera,
-                    frame: v.clone(),
-                }));
+                    frame,
+                });
+                let _ = self
+                    .video
+                    .try_send(Record::Picture((own.0, false), picture));
             }
             _ => {}
         }
@@ -638,6 +695,29 @@ impl MediaSink for AppSink {
             speaker.finish();
         }
     }
+}
+
+/// Asks for a keyframe of `participant`'s camera or screen.
+fn keyframe_request(participant: u32, screen: bool) -> Command {
+    Command::RequestKeyframe {
+        participant: ParticipantId(participant),
+        kind: if screen {
+            VideoKind::Screen
+        } else {
+            VideoKind::Camera
+        },
+    }
+}
+
+/// The page's decoder could not decode a participant's video: drop it
+/// until a keyframe and ask the sender for one.
+#[tauri::command]
+pub(crate) async fn request_keyframe(
+    state: State<'_, AppState>,
+    participant: u32,
+    screen: bool,
+) -> Result<(), Error> {
+    send(&state, keyframe_request(participant, screen)).await
 }
 
 async fn send(state: &AppState, command: Command) -> Result<(), Error> {

@@ -247,6 +247,49 @@ describe("meeting screen", () => {
   });
 });
 
+describe("screen share", () => {
+  it("shows another participant's screen large, waiting until its first picture", () => {
+    const { root, store, actions } = mount("participant", "transport", [person(4, "Di", { sharing: true })]);
+    // mount() built the screen before screenCanvas existed: remount with it.
+    document.body.replaceChildren();
+    const canvases = new Map<number, HTMLCanvasElement>();
+    const screenCanvas = (id: number) => {
+      let c = canvases.get(id);
+      if (c === undefined) {
+        c = document.createElement("canvas");
+        c.className = "video";
+        c.hidden = true;
+        canvases.set(id, c);
+      }
+      return c;
+    };
+    const root2 = document.createElement("div");
+    document.body.append(root2);
+    mountMeeting(root2, store, { ...actions, screenCanvas });
+    const stage = root2.querySelector<HTMLElement>("#screen-stage");
+    expect(stage?.hidden).toBe(false);
+    expect(stage?.getAttribute("aria-label")).toBe("Di's screen");
+    expect(stage?.querySelector("canvas")).toBe(canvases.get(4));
+    expect(stage?.querySelector(".screen-waiting")?.textContent).toBe("Waiting for Di's screen…");
+    expect(root2.querySelector(".gallery-wrap")?.classList.contains("with-screen")).toBe(true);
+    // The share ends: the stage goes, the gallery is whole again.
+    store.update((s) => ({ ...s, participants: s.participants.map((p) => ({ ...p, sharing: false })) }));
+    expect(stage?.hidden).toBe(true);
+    expect(root2.querySelector(".gallery-wrap")?.classList.contains("with-screen")).toBe(false);
+    expect(root.isConnected).toBe(false);
+  });
+
+  it("does not show our own share back to us", () => {
+    const { store, actions } = mount("host");
+    document.body.replaceChildren();
+    store.update((s) => ({ ...s, participants: s.participants.map((p) => (p.id === 1 ? { ...p, sharing: true } : p)) }));
+    const root = document.createElement("div");
+    document.body.append(root);
+    mountMeeting(root, store, { ...actions, screenCanvas: () => document.createElement("canvas") });
+    expect(root.querySelector<HTMLElement>("#screen-stage")?.hidden).toBe(true);
+  });
+});
+
 describe("groupCode", () => {
   it("groups digits in fours and leaves other text alone", () => {
     expect(groupCode("042199301877")).toBe("0421 9930 1877");

@@ -41,6 +41,8 @@ export const MEETING_TEXT = {
   sending: "Sending…",
   delivered: "Delivered",
   e2eChat: "End-to-end encrypted",
+  screenOf: (name: string) => `${name}'s screen`,
+  screenWaiting: (name: string) => `Waiting for ${name}'s screen…`,
 };
 
 /** What the meeting screen does; each resolves to an error to show, or null. */
@@ -54,6 +56,8 @@ export interface MeetingActions {
   close(): void;
   /** The canvas a participant's video is drawn on, if video is shown. */
   videoCanvas?(participant: number): HTMLCanvasElement;
+  /** The canvas a participant's screen share is drawn on. */
+  screenCanvas?(participant: number): HTMLCanvasElement;
   /** Sends a reaction. */
   react?(emoji: string): Promise<string | null>;
   /** Starts sharing (the app asks what to share) or stops; without it
@@ -339,13 +343,20 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
   document.addEventListener("keydown", onKeyDown);
   document.addEventListener("keyup", onKeyUp);
 
+  // Someone else's screen share, large above the gallery while it lasts.
+  const screenCaption = h("p", { class: "screen-caption" });
+  const screenWaiting = h("p", { class: "screen-waiting" });
+  const screenStage = h("section", { id: "screen-stage", class: "screen-stage", hidden: "" }, screenWaiting, screenCaption);
+  const galleryWrap = h("div", { class: "gallery-wrap" }, screenStage, gallery, paging.element);
+  let shownScreen: number | null = null;
+
   const screen = h(
     "main",
     { class: "meeting", "aria-labelledby": "meeting-title" },
     header,
     banner,
     notices,
-    h("div", { class: "stage" }, h("div", { class: "gallery-wrap" }, gallery, paging.element), chatPanel, peoplePanel),
+    h("div", { class: "stage" }, galleryWrap, chatPanel, peoplePanel),
     bar,
     announcer,
   );
@@ -454,6 +465,27 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
     // Notices (the latest host actions and refusals).
     if (state.notices !== last?.notices && state.notices.length > 0) {
       notices.replaceChildren(...state.notices.map((n) => h("p", { class: "notice", title: n }, n)));
+    }
+
+    // Screen share: the first other participant sharing.
+    const sharer = state.phase === "joined" ? state.participants.find((p) => p.sharing && p.id !== state.selfId) : undefined;
+    const sharerCanvas = sharer === undefined ? undefined : actions.screenCanvas?.(sharer.id);
+    if (sharer === undefined || sharerCanvas === undefined) {
+      screenStage.hidden = true;
+      galleryWrap.classList.remove("with-screen");
+      shownScreen = null;
+    } else {
+      screenStage.hidden = false;
+      galleryWrap.classList.add("with-screen");
+      screenStage.setAttribute("aria-label", MEETING_TEXT.screenOf(sharer.name));
+      screenCaption.textContent = MEETING_TEXT.screenOf(sharer.name);
+      screenWaiting.textContent = MEETING_TEXT.screenWaiting(sharer.name);
+      if (shownScreen !== sharer.id || sharerCanvas.parentElement !== screenStage) {
+        screenStage.querySelector("canvas")?.remove();
+        screenStage.classList.toggle("has-video", !sharerCanvas.hidden);
+        screenStage.prepend(sharerCanvas);
+        shownScreen = sharer.id;
+      }
     }
 
     // Tiles: the page's (gallery) or the speaker and the filmstrip.

@@ -54,6 +54,42 @@ describe("pre-join screen", () => {
     expect(actions.chooseDevice).toHaveBeenCalledWith("camera", null);
   });
 
+  it("offers every speaker, marks the system's, and reports the pick by id", async () => {
+    const { root, store, actions } = mount();
+    store.update((s) => ({
+      ...s,
+      speaker: "speaker:pulseaudio:unplugged",
+      devices: {
+        microphones: [],
+        cameras: [],
+        speakers: [
+          { id: "speaker:pulseaudio:usb", name: "Headset", isDefault: false },
+          { id: "speaker:pulseaudio:hdmi", name: "Monitor", isDefault: true },
+          { id: "none", name: "No sound", isDefault: false },
+        ],
+      },
+    }));
+    const spk = root.querySelector<HTMLSelectElement>("#prejoin-speaker");
+    if (spk === null) throw new Error("no speaker picker");
+    expect([...spk.options].map((o) => [o.value, o.textContent])).toEqual([
+      ["", "System default"],
+      ["speaker:pulseaudio:usb", "Headset"],
+      ["speaker:pulseaudio:hdmi", "Monitor (default)"],
+      ["none", "No sound"],
+      ["speaker:pulseaudio:unplugged", "speaker:pulseaudio:unplugged (not connected)"],
+    ]);
+    expect(spk.value).toBe("speaker:pulseaudio:unplugged");
+    // A failed test of the old choice is cleared by picking another.
+    root.querySelector<HTMLButtonElement>("#prejoin-test-speaker")?.click();
+    await flush();
+    expect(root.querySelector("#prejoin-speaker-status")?.textContent).toBe("No speaker found.");
+    spk.value = "speaker:pulseaudio:usb";
+    spk.dispatchEvent(new Event("change"));
+    expect(actions.chooseDevice).toHaveBeenCalledWith("speaker", "speaker:pulseaudio:usb");
+    expect(root.querySelector("#prejoin-speaker-status")?.textContent).toBe("");
+    expect(root.querySelector("#prejoin-speaker-status")?.classList.contains("error")).toBe(false);
+  });
+
   it("meters the microphone unless muted, and joins with the toggles", () => {
     const { root, store, actions } = mount();
     const meter = root.querySelector<HTMLElement>("#prejoin-level");

@@ -167,7 +167,14 @@ export function mountPrejoin(root: HTMLElement, store: Store<PrejoinState>, acti
   const pickers = (list: MediaDevices, s: PrejoinState) => {
     const picker = (kind: "microphone" | "camera" | "speaker", label: string, choices: DeviceChoice[], current: string | null) => {
       const { wrapper, select } = deviceSelect(`prejoin-${kind}`, label, choices, current);
-      select.addEventListener("change", () => actions.chooseDevice(kind, select.value === "" ? null : select.value));
+      select.addEventListener("change", () => {
+        // The last test was of another speaker: its result no longer applies.
+        if (kind === "speaker") {
+          speakerStatus.textContent = "";
+          speakerStatus.classList.remove("error");
+        }
+        actions.chooseDevice(kind, select.value === "" ? null : select.value);
+      });
       return wrapper;
     };
     devices.replaceChildren(

@@ -21,13 +21,21 @@ const devices: MediaDevices = {
     { id: "pattern", name: "Test pattern", isDefault: false },
     { id: "/dev/video0", name: "Webcam", isDefault: true },
   ],
-  speakers: [{ id: "none", name: "No sound", isDefault: false }],
+  speakers: [
+    { id: "speaker:pulseaudio:usb", name: "Headset", isDefault: false },
+    { id: "speaker:pulseaudio:hdmi", name: "Monitor", isDefault: true },
+    { id: "none", name: "No sound", isDefault: false },
+  ],
 };
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 afterEach(() => document.body.replaceChildren());
 
-function open(save: (s: AppSettings) => Promise<string | null> = async () => null, load = async () => ({ settings: saved, devices })) {
+function open(
+  save: (s: AppSettings) => Promise<string | null> = async () => null,
+  load = async () => ({ settings: saved, devices }),
+  testSpeaker?: (speaker: string | null) => Promise<string | null>,
+) {
   const host = document.createElement("div");
   document.body.append(host);
   let theme: Theme = "system";
@@ -38,6 +46,7 @@ function open(save: (s: AppSettings) => Promise<string | null> = async () => nul
     setTheme: vi.fn((t: Theme) => {
       theme = t;
     }),
+    ...(testSpeaker === undefined ? {} : { testSpeaker: vi.fn(testSpeaker) }),
   };
   const done = openSettings(host, actions, true);
   return { host, actions, done };
@@ -69,6 +78,59 @@ describe("settings dialog", () => {
     expect(actions.save).toHaveBeenCalledWith({ ...saved, camera: "pattern", noiseSuppression: false, videoQuality: "high", joinMuted: true });
     expect(result?.camera).toBe("pattern");
     expect(host.querySelector("#settings-dialog")).toBeNull();
+  });
+
+  it("offers every speaker and saves the one picked", async () => {
+    const { host, actions, done } = open();
+    await flush();
+    const spk = host.querySelector<HTMLSelectElement>("#settings-speaker");
+    if (spk === null) throw new Error("no speaker picker");
+    expect([...spk.options].map((o) => o.textContent)).toEqual(["System default", "Headset", "Monitor (default)", "No sound"]);
+    expect(spk.value).toBe("");
+    expect(host.querySelector("#settings-test-speaker")).toBeNull();
+    spk.value = "speaker:pulseaudio:usb";
+    host.querySelector("#settings-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    expect((await done)?.speaker).toBe("speaker:pulseaudio:usb");
+    expect(actions.save).toHaveBeenCalledWith({ ...saved, speaker: "speaker:pulseaudio:usb" });
+  });
+
+  it("keeps an unplugged speaker, marked, so saving does not forget it", async () => {
+    const { host, actions } = open(undefined, async () => ({ settings: { ...saved, speaker: "speaker:pulseaudio:gone" }, devices }));
+    await flush();
+    const spk = host.querySelector<HTMLSelectElement>("#settings-speaker");
+    expect(spk?.value).toBe("speaker:pulseaudio:gone");
+    expect(spk?.selectedOptions[0]?.textContent).toBe("speaker:pulseaudio:gone (not connected)");
+    host.querySelector("#settings-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    expect(actions.save.mock.calls[0]?.[0].speaker).toBe("speaker:pulseaudio:gone");
+  });
+
+  it("tests the speaker picked, before it is saved, and shows what went wrong", async () => {
+    const { host, actions } = open(undefined, undefined, async (speaker) => (speaker === "speaker:pulseaudio:usb" ? "The speaker you chose is not connected." : null));
+    await flush();
+    const spk = host.querySelector<HTMLSelectElement>("#settings-speaker");
+    const button = host.querySelector<HTMLButtonElement>("#settings-test-speaker");
+    const status = host.querySelector("#settings-speaker-status");
+    if (spk === null || button === null) throw new Error("no speaker picker or test");
+    button.click();
+    expect(status?.textContent).toBe("Playing a tone…");
+    expect(button.disabled).toBe(true);
+    await flush();
+    expect(actions.testSpeaker).toHaveBeenLastCalledWith(null);
+    expect(status?.textContent).toBe("");
+    spk.value = "speaker:pulseaudio:usb";
+    spk.dispatchEvent(new Event("change"));
+    button.click();
+    await flush();
+    expect(actions.testSpeaker).toHaveBeenLastCalledWith("speaker:pulseaudio:usb");
+    expect(status?.textContent).toBe("The speaker you chose is not connected.");
+    expect(status?.classList.contains("error")).toBe(true);
+    expect(button.disabled).toBe(false);
+    // Picking another speaker clears the old result; nothing was saved.
+    spk.value = "none";
+    spk.dispatchEvent(new Event("change"));
+    expect(status?.textContent).toBe("");
+    expect(actions.save).not.toHaveBeenCalled();
   });
 
   it("keeps the dialog open with the error when saving fails", async () => {

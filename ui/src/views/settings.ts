@@ -21,6 +21,9 @@ export const SETTINGS_TEXT = {
   speaker: "Speaker",
   systemDefault: "System default",
   defaultMark: (name: string) => `${name} (default)`,
+  notConnected: (id: string) => `${id} (not connected)`,
+  testSpeaker: "Test speaker",
+  testingSpeaker: "Playing a tone…",
   audio: "Audio",
   noiseSuppression: "Reduce background noise",
   echoCancellation: "Cancel echo",
@@ -48,6 +51,10 @@ export interface SettingsActions {
   save(settings: AppSettings): Promise<string | null>;
   theme(): Theme;
   setTheme(theme: Theme): void;
+  /** Plays a tone on a speaker (null: the system default), picked but
+   * not yet saved; resolves to an error, or null. Without it the dialog
+   * offers no speaker test. */
+  testSpeaker?(speaker: string | null): Promise<string | null>;
 }
 
 /** The form's values as plain strings and booleans. */
@@ -82,13 +89,13 @@ export function settingsFromFields(f: SettingsFields, saved: AppSettings): AppSe
 }
 
 /** A device picker: "System default" first, then each device; a saved
- * device that is no longer plugged in stays listed so saving does not
- * silently forget it. */
+ * device that is no longer plugged in stays listed (marked as not
+ * connected) so saving does not silently forget it. */
 export function deviceSelect(id: string, label: string, choices: DeviceChoice[], current: string | null): { wrapper: HTMLElement; select: HTMLSelectElement } {
   const select = h("select", { id, name: id });
   select.append(h("option", { value: "" }, SETTINGS_TEXT.systemDefault));
   for (const c of choices) select.append(h("option", { value: c.id }, c.isDefault ? SETTINGS_TEXT.defaultMark(c.name) : c.name));
-  if (current !== null && !choices.some((c) => c.id === current)) select.append(h("option", { value: current }, current));
+  if (current !== null && !choices.some((c) => c.id === current)) select.append(h("option", { value: current }, SETTINGS_TEXT.notConnected(current)));
   select.value = current ?? "";
   return { wrapper: h("div", { class: "field" }, h("label", { for: id }, label), select), select };
 }
@@ -103,6 +110,29 @@ function choice<T extends string>(id: string, label: string, options: Record<T, 
   for (const [value, text] of Object.entries(options) as Array<[T, string]>) select.append(h("option", { value }, text));
   select.value = current;
   return { wrapper: h("div", { class: "field" }, h("label", { for: id }, label), select), select };
+}
+
+/** A "Test speaker" button that plays on the speaker `select` shows now
+ * (so people can hear a choice before saving it), and its status line. */
+function speakerTester(select: HTMLSelectElement, test: (speaker: string | null) => Promise<string | null>): HTMLElement {
+  const status = h("p", { id: "settings-speaker-status", class: "form-status", role: "status" });
+  const button = h("button", { type: "button", class: "secondary", id: "settings-test-speaker" }, SETTINGS_TEXT.testSpeaker);
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    status.classList.remove("error");
+    status.textContent = SETTINGS_TEXT.testingSpeaker;
+    void test(select.value === "" ? null : select.value).then((error) => {
+      button.disabled = false;
+      status.textContent = error ?? "";
+      status.classList.toggle("error", error !== null);
+    });
+  });
+  // A new choice has not been tested: the last result no longer applies.
+  select.addEventListener("change", () => {
+    status.textContent = "";
+    status.classList.remove("error");
+  });
+  return h("div", { class: "field" }, h("div", { class: "buttons" }, button), status);
 }
 
 /** Opens the dialog in `host`; resolves once it closes, to the settings
@@ -130,6 +160,7 @@ export function openSettings(host: HTMLElement, actions: SettingsActions, inMeet
         const mic = deviceSelect("settings-microphone", SETTINGS_TEXT.microphone, devices.microphones, settings.microphone);
         const cam = deviceSelect("settings-camera", SETTINGS_TEXT.camera, devices.cameras, settings.camera);
         const spk = deviceSelect("settings-speaker", SETTINGS_TEXT.speaker, devices.speakers, settings.speaker);
+        const speakerTest = actions.testSpeaker === undefined ? [] : [speakerTester(spk.select, actions.testSpeaker)];
         const noise = checkbox("settings-noise", SETTINGS_TEXT.noiseSuppression, settings.noiseSuppression);
         const echo = checkbox("settings-echo", SETTINGS_TEXT.echoCancellation, settings.echoCancellation);
         const gain = checkbox("settings-gain", SETTINGS_TEXT.autoGain, settings.autoGain);
@@ -138,7 +169,7 @@ export function openSettings(host: HTMLElement, actions: SettingsActions, inMeet
         const videoOff = checkbox("settings-join-video-off", SETTINGS_TEXT.joinVideoOff, settings.joinVideoOff);
         const group = (legend: string, ...children: HTMLElement[]) => h("fieldset", { class: "security" }, h("legend", {}, legend), ...children);
         body.append(
-          group(SETTINGS_TEXT.devices, mic.wrapper, cam.wrapper, spk.wrapper, ...(inMeeting ? [h("p", { class: "field-hint" }, SETTINGS_TEXT.inMeetingNote)] : [])),
+          group(SETTINGS_TEXT.devices, mic.wrapper, cam.wrapper, spk.wrapper, ...speakerTest, ...(inMeeting ? [h("p", { class: "field-hint" }, SETTINGS_TEXT.inMeetingNote)] : [])),
           group(SETTINGS_TEXT.audio, noise.wrapper, echo.wrapper, gain.wrapper),
           group(SETTINGS_TEXT.video, quality.wrapper),
           group(SETTINGS_TEXT.joining, muted.wrapper, videoOff.wrapper),

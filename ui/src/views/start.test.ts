@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
 import { createStore } from "../store";
-import { mountStart, type StartActions, type StartState, validateSsoSlug } from "./start";
+import { mountStart, SSO_TEXT, type SsoLink, type StartActions, type StartState, validateSsoSlug } from "./start";
 
 function mount(actions?: StartActions) {
   const root = document.createElement("div");
@@ -39,6 +39,7 @@ describe("start screen", () => {
       "sign-in-email",
       "sign-in-password",
       "sso-slug",
+      "sso-link",
       "join-meeting-id",
       "join-name",
     ]);
@@ -120,7 +121,7 @@ describe("start screen", () => {
     input(root, "sso-slug").value = " Acme ";
     form?.dispatchEvent(new Event("submit", { cancelable: true }));
     expect(slugs).toEqual(["acme"]);
-    expect(root.querySelector("#sso-status")?.textContent).toMatch(/^Waiting for your browser…/);
+    expect(root.querySelector("#sso-status")?.textContent).toBe(SSO_TEXT.opening);
     expect(button?.disabled).toBe(true);
     expect(cancel?.hidden).toBe(false);
     result.resolve("your organisation's sign-in refused: no organisation matches this account");
@@ -131,13 +132,101 @@ describe("start screen", () => {
     expect(cancel?.hidden).toBe(true);
   });
 
+  it("shows the sign-in link while waiting, whether or not the browser opened", async () => {
+    const url = "https://meet.example.org/sso/acme/start?redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fsso%2Fdone&state=s";
+    for (const browserOpened of [true, false]) {
+      const result = deferred<string | null>();
+      let show: ((link: SsoLink) => void) | undefined;
+      const { root, unmount } = mount({
+        signIn: () => Promise.resolve(null),
+        join: () => Promise.resolve(null),
+        signInSso: (_slug, showLink) => {
+          show = showLink;
+          return result.promise;
+        },
+      });
+      const waiting = root.querySelector<HTMLElement>("#sso-waiting");
+      expect(waiting?.hidden).toBe(true);
+      input(root, "sso-slug").value = "acme";
+      root.querySelector<HTMLFormElement>("#sign-in-sso")?.dispatchEvent(new Event("submit", { cancelable: true }));
+      show?.({ url, browserOpened });
+      const status = root.querySelector("#sso-status")?.textContent;
+      expect(status).toBe(browserOpened ? SSO_TEXT.waiting : SSO_TEXT.noBrowser);
+      if (browserOpened) expect(status).toBe("Waiting for your browser… If it didn't open, open this link:");
+      expect(waiting?.hidden).toBe(false);
+      const link = input(root, "sso-link");
+      expect(link.value).toBe(url);
+      expect(link.readOnly).toBe(true);
+      // Labelled, reachable with Tab (a plain text field), and described by the status.
+      expect(root.querySelector('label[for="sso-link"]')?.textContent).toBe(SSO_TEXT.linkLabel);
+      expect(link.tabIndex).not.toBe(-1);
+      expect(link.getAttribute("aria-describedby")).toBe("sso-status");
+      expect(root.querySelector<HTMLButtonElement>("#sso-copy")?.textContent).toBe(SSO_TEXT.copy);
+      // Still cancellable while the link shows.
+      expect(root.querySelector<HTMLButtonElement>("#sso-cancel")?.hidden).toBe(false);
+      result.resolve("no sign-in arrived from the browser within 300 s; start again");
+      await settle();
+      expect(waiting?.hidden).toBe(true);
+      expect(link.value).toBe("");
+      expect(root.querySelector("#sso-status")?.textContent).toMatch(/no sign-in arrived/);
+      unmount();
+    }
+  });
+
+  it("copies the sign-in link", async () => {
+    const copied: string[] = [];
+    Object.defineProperty(navigator, "clipboard", {
+      configurable: true,
+      value: { writeText: (text: string) => (copied.push(text), Promise.resolve()) },
+    });
+    const { root } = mount({
+      signIn: () => Promise.resolve(null),
+      join: () => Promise.resolve(null),
+      signInSso: (_slug, showLink) => {
+        showLink({ url: "https://meet.example.org/sso/acme/start?state=s", browserOpened: false });
+        return new Promise(() => undefined);
+      },
+    });
+    input(root, "sso-slug").value = "acme";
+    root.querySelector<HTMLFormElement>("#sign-in-sso")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    root.querySelector<HTMLButtonElement>("#sso-copy")?.click();
+    await settle();
+    expect(copied).toEqual(["https://meet.example.org/sso/acme/start?state=s"]);
+    expect(root.querySelector("#sso-copy-status")?.textContent).toBe(SSO_TEXT.copied);
+  });
+
+  it("opens the settings from the start screen", () => {
+    let opened = 0;
+    const { root } = mount({
+      signIn: () => Promise.resolve(null),
+      join: () => Promise.resolve(null),
+      openSettings: () => {
+        opened += 1;
+      },
+    });
+    const button = root.querySelector<HTMLButtonElement>("#open-settings");
+    expect(button?.hidden).toBe(false);
+    expect(button?.getAttribute("aria-label")).toBe("Settings");
+    expect(button?.type).toBe("button");
+    button?.click();
+    expect(opened).toBe(1);
+  });
+
+  it("hides the settings button when nothing can open them", () => {
+    const { root } = mount();
+    expect(root.querySelector<HTMLButtonElement>("#open-settings")?.hidden).toBe(true);
+  });
+
   it("cancels the wait for the browser", async () => {
     const result = deferred<string | null>();
     let cancelled = 0;
     const { root } = mount({
       signIn: () => Promise.resolve(null),
       join: () => Promise.resolve(null),
-      signInSso: () => result.promise,
+      signInSso: (_slug, showLink) => {
+        showLink({ url: "https://meet.example.org/sso/acme/start?state=s", browserOpened: true });
+        return result.promise;
+      },
       cancelSignInSso: () => {
         cancelled += 1;
         // The shell answers the pending sign-in with an error.
@@ -152,5 +241,7 @@ describe("start screen", () => {
     await settle();
     expect(root.querySelector("#sso-status")?.textContent).toBe("Sign-in cancelled.");
     expect(root.querySelector<HTMLButtonElement>("#sso-cancel")?.hidden).toBe(true);
+    expect(root.querySelector<HTMLElement>("#sso-waiting")?.hidden).toBe(true);
+    expect(input(root, "sso-link").value).toBe("");
   });
 });

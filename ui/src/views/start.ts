@@ -1,7 +1,13 @@
 /**
  * The start screen: the Confer wordmark, a "Sign in" form (email and
  * password, or "Sign in with your organisation" through its single sign-on
- * in the system browser), a "Join a meeting" form and the app's version.
+ * in the system browser), a "Join a meeting" form, a Settings button
+ * (devices and theme can be set before signing in) and the app's version.
+ *
+ * While a single sign-on waits for the browser, the screen shows the
+ * sign-in link as read-only text with a Copy button: the browser may not
+ * have opened (no default browser, a remote session), and the link is how
+ * the user gets there anyway.
  *
  * Both forms validate locally (see `../forms.ts`), then hand what was typed
  * to the {@link StartActions} the app gives (sign in, join as a guest); the
@@ -25,12 +31,57 @@ export interface StartActions {
   signIn(email: string, password: string): Promise<string | null>;
   join(meeting: string, name: string): Promise<string | null>;
   /**
-   * Signs in through the organisation's single sign-on (`sign_in_sso`):
-   * resolves once the system browser has come back, or with the error.
+   * Signs in through the organisation's single sign-on
+   * (`start_sign_in_sso`, then `finish_sign_in_sso`): calls `showLink` with
+   * the sign-in page once it is known, and resolves once the browser has
+   * come back, or with the error.
    */
-  signInSso?(slug: string): Promise<string | null>;
+  signInSso?(slug: string, showLink: (link: SsoLink) => void): Promise<string | null>;
   /** Stops waiting for the browser (`cancel_sign_in_sso`). */
   cancelSignInSso?(): Promise<void>;
+  /** Opens the settings dialog over the start screen. */
+  openSettings?(): void;
+}
+
+/** The page that signs the user in, while the app waits for the browser. */
+export interface SsoLink {
+  url: string;
+  /** Whether the shell could start the system browser with it. */
+  browserOpened: boolean;
+}
+
+/** What the start screen says about signing in with the organisation. */
+export const SSO_TEXT = {
+  opening: "Opening your browser…",
+  waiting: "Waiting for your browser… If it didn't open, open this link:",
+  noBrowser: "Your browser could not be opened. Open this link in a browser to sign in:",
+  linkLabel: "Sign-in link",
+  copy: "Copy link",
+  copied: "Link copied.",
+  copyFailed: "Select the link and copy it.",
+  cancelling: "Cancelling…",
+  cancelled: "Sign-in cancelled.",
+};
+
+/** Puts `text` on the clipboard; resolves to whether that worked. The
+ * WebKit webview may refuse the async clipboard, so a selected text field
+ * and `execCommand("copy")` are the fallback. */
+async function copyText(text: string, field: HTMLInputElement): Promise<boolean> {
+  try {
+    if (navigator.clipboard !== undefined) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // Fall through to the selection.
+  }
+  field.focus();
+  field.select();
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  }
 }
 
 /** An organisation's sign-in name: the server's SSO slug rule. */
@@ -201,6 +252,32 @@ export function mountStart(
   const ssoStatus = h("p", { id: "sso-status", class: "form-status", role: "status" });
   const ssoButton = h("button", { type: "submit", class: "secondary" }, "Sign in with your organisation");
   const ssoCancel = h("button", { type: "button", id: "sso-cancel", class: "secondary", hidden: true }, "Cancel");
+  // The link: read-only text (selectable, reachable with Tab) rather than
+  // an anchor, which would navigate the app's own window away.
+  const ssoLink = h("input", {
+    id: "sso-link",
+    type: "text",
+    readonly: true,
+    spellcheck: "false",
+    autocomplete: "off",
+    "aria-describedby": "sso-status",
+  });
+  const ssoCopy = h("button", { type: "button", id: "sso-copy", class: "secondary" }, SSO_TEXT.copy);
+  const ssoCopyStatus = h("p", { id: "sso-copy-status", class: "field-hint", role: "status" });
+  const ssoWaiting = h(
+    "div",
+    { id: "sso-waiting", class: "field", hidden: true },
+    h("label", { for: "sso-link" }, SSO_TEXT.linkLabel),
+    ssoLink,
+    ssoCopy,
+    ssoCopyStatus,
+  );
+  ssoLink.addEventListener("focus", () => ssoLink.select());
+  ssoCopy.addEventListener("click", () => {
+    void copyText(ssoLink.value, ssoLink).then((ok) => {
+      ssoCopyStatus.textContent = ok ? SSO_TEXT.copied : SSO_TEXT.copyFailed;
+    });
+  });
   const ssoForm = h(
     "form",
     { id: "sign-in-sso", class: "panel-form", novalidate: true, "aria-labelledby": "sso-title" },
@@ -209,12 +286,13 @@ export function mountStart(
     ssoButton,
     ssoCancel,
     ssoStatus,
+    ssoWaiting,
   );
   let ssoCancelled = false;
   ssoCancel.addEventListener("click", () => {
     ssoCancelled = true;
     ssoCancel.disabled = true;
-    ssoStatus.textContent = "Cancelling…";
+    ssoStatus.textContent = SSO_TEXT.cancelling;
     void actions?.cancelSignInSso?.();
   });
   ssoForm.addEventListener("submit", (event) => {
@@ -233,10 +311,19 @@ export function mountStart(
     ssoCancelled = false;
     ssoCancel.hidden = false;
     ssoCancel.disabled = false;
-    void runAction(ssoButton, ssoStatus, "Waiting for your browser… Finish signing in there.", async () => {
-      const error = await signInSso(slug.input.value.trim().toLowerCase());
+    const showLink = (link: SsoLink) => {
+      if (ssoCancelled) return;
+      ssoStatus.textContent = link.browserOpened ? SSO_TEXT.waiting : SSO_TEXT.noBrowser;
+      ssoLink.value = link.url;
+      ssoCopyStatus.textContent = "";
+      ssoWaiting.hidden = false;
+    };
+    void runAction(ssoButton, ssoStatus, SSO_TEXT.opening, async () => {
+      const error = await signInSso(slug.input.value.trim().toLowerCase(), showLink);
       ssoCancel.hidden = true;
-      return ssoCancelled && error !== null ? "Sign-in cancelled." : error;
+      ssoWaiting.hidden = true;
+      ssoLink.value = "";
+      return ssoCancelled && error !== null ? SSO_TEXT.cancelled : error;
     });
   });
 
@@ -294,6 +381,12 @@ export function mountStart(
   });
 
   const version = h("p", { id: "app-version", class: "version" });
+  const settings = h(
+    "button",
+    { type: "button", class: "secondary", id: "open-settings", "aria-label": "Settings", hidden: actions?.openSettings === undefined },
+    "Settings",
+  );
+  settings.addEventListener("click", () => actions?.openSettings?.());
   const screen = h(
     "main",
     { class: "start", "aria-labelledby": "wordmark" },
@@ -321,7 +414,7 @@ export function mountStart(
         joinForm,
       ),
     ),
-    h("footer", { class: "footer" }, version),
+    h("footer", { class: "footer" }, version, settings),
   );
 
   const draw = (state: StartState): void => {

@@ -285,6 +285,15 @@ pub enum Command {
         /// What to capture it from, or `None` to stop.
         source: Option<String>,
     },
+    /// Our front end could not decode a participant's video (with
+    /// [`crate::media::MediaConfig::decode_video`] off): drop that track's
+    /// frames until a keyframe and ask its sender for one.
+    RequestKeyframe {
+        /// Whose video.
+        participant: ParticipantId,
+        /// Camera or screen.
+        kind: crate::media::VideoKind,
+    },
     /// Leave the meeting.
     Leave,
 }
@@ -544,6 +553,11 @@ async fn run_inner(
                         change_capture(m, &mut captures, admitted, &capture_tx, track, source.as_deref());
                     } else {
                         tracing::warn!("capture change without media: ignored");
+                    }
+                }
+                Some(Command::RequestKeyframe { participant, kind }) => {
+                    if let Some(m) = media.as_mut() {
+                        m.engine.request_keyframe(participant, kind);
                     }
                 }
                 Some(Command::Leave) => session.leave(now()),

@@ -214,12 +214,24 @@ impl RemoteMedia {
         self.audio_last_packet.map(|t| t + AUDIO_IDLE)
     }
 
-    /// Plays out what is due at `now`: audio frames, decoded pictures, and
-    /// feedback for the sender.
+    /// The front end's decoder failed on `kind`: broken until a keyframe.
+    pub(super) fn handle_unusable_video(&mut self, kind: VideoKind) {
+        let slot = match kind {
+            VideoKind::Camera => &mut self.camera,
+            VideoKind::Screen => &mut self.screen,
+        };
+        if let Some(v) = slot {
+            v.receiver.handle_unusable_frame();
+        }
+    }
+
+    /// Plays out what is due at `now`: audio frames, pictures (decoded
+    /// when `decode`, else only opened), and feedback for the sender.
     pub(super) fn poll(
         &mut self,
         now: Instant,
         crypto: &mut dyn FrameCrypto,
+        decode: bool,
         outputs: &mut VecDeque<MediaOutput>,
         feedback: &mut VecDeque<Bytes>,
     ) {
@@ -253,6 +265,7 @@ impl RemoteMedia {
                 v,
                 now,
                 crypto,
+                decode,
                 outputs,
                 &mut self.stats,
             );
@@ -264,13 +277,16 @@ impl RemoteMedia {
     }
 }
 
-/// Opens and decodes every frame of one video track that is due.
+/// Opens every frame of one video track that is due and, when `decode`,
+/// decodes it.
+#[allow(clippy::too_many_arguments)]
 fn poll_video(
     participant: ParticipantId,
     kind: VideoKind,
     v: &mut VideoIn,
     now: Instant,
     crypto: &mut dyn FrameCrypto,
+    decode: bool,
     outputs: &mut VecDeque<MediaOutput>,
     stats: &mut RemoteMediaStats,
 ) {
@@ -284,23 +300,33 @@ fn poll_video(
                 continue;
             }
         };
-        let picture = v.receiver.decode(sealed.timestamp, &annex_b);
+        let picture = if decode {
+            v.receiver.decode(sealed.timestamp, &annex_b)
+        } else {
+            None
+        };
+        let shown = picture.is_some() || !decode;
         outputs.push_back(MediaOutput::EncodedVideo {
             participant,
             kind,
             keyframe: sealed.keyframe,
+            timestamp: sealed.timestamp,
             annex_b,
         });
-        if let Some(frame) = picture {
-            match kind {
-                VideoKind::Camera => stats.video_frames_decoded += 1,
-                VideoKind::Screen => stats.screen_frames_decoded += 1,
+        if shown {
+            match (kind, decode) {
+                (VideoKind::Camera, true) => stats.video_frames_decoded += 1,
+                (VideoKind::Screen, true) => stats.screen_frames_decoded += 1,
+                (VideoKind::Camera, false) => stats.video_frames_passed += 1,
+                (VideoKind::Screen, false) => stats.screen_frames_passed += 1,
             }
             if v.frozen && kind == VideoKind::Camera {
                 stats.video_recoveries += 1;
             }
             v.frozen = false;
             v.played = true;
+        }
+        if let Some(frame) = picture {
             outputs.push_back(MediaOutput::Video(DecodedVideo {
                 participant,
                 kind,

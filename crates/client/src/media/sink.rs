@@ -60,6 +60,8 @@ pub enum MediaOutput {
         kind: VideoKind,
         /// Whether it is a keyframe.
         keyframe: bool,
+        /// RTP timestamp (90 kHz).
+        timestamp: u32,
         /// The access unit.
         annex_b: Vec<u8>,
     },

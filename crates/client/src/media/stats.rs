@@ -47,6 +47,11 @@ pub struct RemoteMediaStats {
     pub video_frames_dropped: u64,
     /// Screen pictures decoded.
     pub screen_frames_decoded: u64,
+    /// Camera frames opened and handed on undecoded, for a front end that
+    /// decodes itself ([`super::MediaConfig::decode_video`] off).
+    pub video_frames_passed: u64,
+    /// Screen frames opened and handed on undecoded.
+    pub screen_frames_passed: u64,
     /// Frames (any track) that did not open (wrong key, tampered) and were dropped.
     pub unopened_frames: u64,
     /// Keyframe requests and NACKs produced for this sender.

@@ -29,9 +29,21 @@ fn run(
     seconds: u64,
     open: &mut dyn FrameCrypto,
 ) -> (Vec<MediaOutput>, MediaEngineStats, MediaEngineStats) {
+    run_with(MediaConfig::default(), None, seconds, open)
+}
+
+/// [`run`] with B's configuration, and B's front end asking for a keyframe
+/// of A's camera `request_keyframe_at` into the run.
+fn run_with(
+    b_config: MediaConfig,
+    request_keyframe_at: Option<Duration>,
+    seconds: u64,
+    open: &mut dyn FrameCrypto,
+) -> (Vec<MediaOutput>, MediaEngineStats, MediaEngineStats) {
     let t0 = Instant::now();
     let mut a = MediaEngine::new(MediaConfig::default());
-    let mut b = MediaEngine::new(MediaConfig::default());
+    let mut b = MediaEngine::new(b_config);
+    let mut request_keyframe_at = request_keyframe_at.map(|d| t0 + d);
     a.handle_joined(ParticipantId(1));
     b.handle_joined(ParticipantId(2));
     let mut outputs = Vec::new();
@@ -63,8 +75,15 @@ fn run(
             .unwrap();
             video_n += 1;
         }
+        if request_keyframe_at.is_some_and(|t| t <= now) {
+            request_keyframe_at = None;
+            b.request_keyframe(ParticipantId(1), VideoKind::Camera);
+        }
         while let Some(p) = a.poll_transmit() {
             b.handle_packet(now, &p, open);
+        }
+        while let Some(fb) = b.poll_feedback() {
+            a.handle_packet(now, &fb, &mut PassThrough);
         }
         if b.poll_timeout().is_some_and(|t| t <= now) {
             b.handle_timeout(now, open);
@@ -109,6 +128,68 @@ fn audio_and_video_flow_between_two_engines() {
     assert_eq!(r.video_freezes, 0);
     // Only the layer that fits a 320x180 source is sent.
     assert_eq!(sent.sent.keys().copied().collect::<Vec<_>>(), vec![0, 1]);
+}
+
+/// The access units B's front end receives, with their keyframe flags.
+fn encoded_camera(outputs: &[MediaOutput]) -> Vec<(bool, &[u8])> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            MediaOutput::EncodedVideo {
+                kind: VideoKind::Camera,
+                keyframe,
+                annex_b,
+                ..
+            } => Some((*keyframe, annex_b.as_slice())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_front_end_that_decodes_itself_gets_access_units_and_no_pictures() {
+    let config = MediaConfig {
+        decode_video: false,
+        ..MediaConfig::default()
+    };
+    let (outputs, _, received) = run_with(config, None, 2, &mut PassThrough);
+    assert!(
+        !outputs.iter().any(|o| matches!(o, MediaOutput::Video(_))),
+        "nothing is decoded"
+    );
+    let units = encoded_camera(&outputs);
+    assert!(units.len() >= 55, "{} access units", units.len());
+    // The stream starts at a keyframe, and each unit is Annex B that our
+    // own decoder accepts: what the page's decoder will be given.
+    assert!(units[0].0, "first unit is a keyframe");
+    let mut decoder = confer_media::h264_codec::VideoDecoder::new().unwrap();
+    let decoded = units
+        .iter()
+        .filter(|(_, au)| matches!(decoder.decode_annex_b(au, 0), Ok(Some(_))))
+        .count();
+    assert_eq!(decoded, units.len());
+    let r = received.received[&ParticipantId(1)];
+    assert_eq!(r.video_frames_decoded, 0);
+    assert_eq!(r.video_frames_passed, units.len() as u64);
+    assert_eq!(r.video_freezes, 0);
+}
+
+#[test]
+fn a_front_end_decoder_failure_asks_the_sender_for_a_keyframe() {
+    let config = MediaConfig {
+        decode_video: false,
+        ..MediaConfig::default()
+    };
+    let (plain, ..) = run_with(config, None, 2, &mut PassThrough);
+    let at = Duration::from_millis(1000);
+    let (outputs, _, received) = run_with(config, Some(at), 2, &mut PassThrough);
+    let keyframes = |o: &[MediaOutput]| encoded_camera(o).iter().filter(|(k, _)| *k).count();
+    // More keyframes than the encoder's own schedule gives: asked for.
+    assert!(keyframes(&outputs) > keyframes(&plain));
+    let r = received.received[&ParticipantId(1)];
+    assert!(r.feedback_messages >= 1, "{r:?}");
+    // Frames between the failure and the keyframe are dropped, not passed on.
+    assert!(r.video_frames_dropped >= 1, "{r:?}");
 }
 
 #[test]

@@ -25,6 +25,31 @@ pub struct ScreenSource {
     interval: Duration,
     start: Instant,
     produced: u64,
+    failures: Failures,
+}
+
+/// Consecutive failed grabs a share survives: xcap opens a fresh X
+/// connection per grab, and on a busy X server (Xvfb in CI showed it one
+/// grab in three) one can fail with an I/O error while the next succeeds.
+/// A window that closed fails every time and ends the share after these.
+pub(crate) const MAX_FAILED_GRABS: u32 = 10;
+
+/// Counts consecutive failed grabs (see [`MAX_FAILED_GRABS`]).
+#[derive(Debug, Default)]
+struct Failures {
+    consecutive: u32,
+}
+
+impl Failures {
+    /// A grab failed: `true` when the source should give up.
+    fn failed(&mut self) -> bool {
+        self.consecutive += 1;
+        self.consecutive >= MAX_FAILED_GRABS
+    }
+
+    fn succeeded(&mut self) {
+        self.consecutive = 0;
+    }
 }
 
 /// The monitors and windows xcap can see.
@@ -75,7 +100,8 @@ fn unavailable(name: &str, e: &dyn std::fmt::Display) -> MediaError {
 }
 
 impl ScreenSource {
-    /// Opens `screen:ID` (a monitor; `screen:primary` for the primary one) or
+    /// Opens `screen:ID` (a monitor; `screen:primary` for the primary one, or
+    /// the first when the display names none) or
     /// `window:ID`, capturing `fps` pictures per second from `now`.
     pub fn open(id: &str, fps: u32, now: Instant) -> Result<Self, MediaError> {
         let not_found = || MediaError::DeviceNotFound {
@@ -87,16 +113,20 @@ impl ScreenSource {
         let target = match kind {
             "screen" => {
                 let monitors = xcap::Monitor::all().map_err(|e| unavailable("display", &e))?;
-                let m = monitors
-                    .into_iter()
-                    .find(|m| {
-                        if wanted == "primary" {
-                            m.is_primary().unwrap_or(false)
-                        } else {
-                            m.id().ok().map(|i| i.to_string()).as_deref() == Some(wanted)
-                        }
-                    })
-                    .ok_or_else(not_found)?;
+                let m = if wanted == "primary" {
+                    // X servers without a RandR primary (Xvfb, some
+                    // single-monitor setups) mark none: take the first.
+                    let primary = monitors
+                        .iter()
+                        .position(|m| m.is_primary().unwrap_or(false))
+                        .unwrap_or(0);
+                    monitors.into_iter().nth(primary)
+                } else {
+                    monitors
+                        .into_iter()
+                        .find(|m| m.id().ok().map(|i| i.to_string()).as_deref() == Some(wanted))
+                }
+                .ok_or_else(not_found)?;
                 Target::Monitor(m)
             }
             "window" => {
@@ -119,6 +149,7 @@ impl ScreenSource {
             interval,
             start: now,
             produced: 0,
+            failures: Failures::default(),
         })
     }
 
@@ -146,13 +177,40 @@ impl MediaSource for ScreenSource {
         if now < due(self.start, self.produced, self.interval) {
             return Ok(None);
         }
-        let mut f = self.capture()?;
+        let captured = self.capture();
         self.produced += 1;
+        let mut f = match captured {
+            Ok(f) => {
+                self.failures.succeeded();
+                f
+            }
+            // Skip this picture; the next one is due one interval on.
+            Err(_) if !self.failures.failed() => return Ok(None),
+            Err(e) => return Err(e),
+        };
         f.timestamp = (now.duration_since(self.start).as_micros() * 9 / 100) as u32;
         Ok(Some(Frame::Video(f)))
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
         Some(due(self.start, self.produced, self.interval))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_few_failed_grabs_are_survived_and_a_run_of_them_is_not() {
+        let mut f = Failures::default();
+        for _ in 0..MAX_FAILED_GRABS - 1 {
+            assert!(!f.failed());
+        }
+        f.succeeded();
+        for _ in 0..MAX_FAILED_GRABS - 1 {
+            assert!(!f.failed(), "a success starts the count over");
+        }
+        assert!(f.failed(), "the tenth failure in a row gives up");
     }
 }

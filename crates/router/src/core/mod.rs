@@ -9,6 +9,7 @@
 //! - `permissions`: the role table deciding who may take which host action.
 //! - `sessions`: which join-token session ids were already admitted.
 //! - `bans`: who was expelled, kept for a while after a meeting empties.
+//! - `token_bucket`: the rate limit on NACKs relayed to a sender.
 //! - [`ControlInput`]: control messages as the core takes them, with the
 //!   join token already verified by the driver.
 //! - [`Output`]: what the core asks the driver to send or close.
@@ -26,6 +27,7 @@ mod permissions;
 mod router;
 mod sessions;
 mod stats;
+mod token_bucket;
 
 #[cfg(test)]
 mod tests;
@@ -35,4 +37,5 @@ pub use event::{EventParticipant, MeetingEndReason, RouterEvent};
 pub use input::ControlInput;
 pub use output::{CloseReason, ConnectionId, Output, Recipients};
 pub use router::Router;
+pub use router::forwarding::{NACK_BURST, NACK_INTERVAL};
 pub use stats::RouterStats;

@@ -84,6 +84,14 @@ pub struct RouterStats {
     /// keyframe request too recently (so no receiver can make a sender
     /// encode keyframes without pause).
     pub feedback_dropped_rate_limited: u64,
+    /// Receivers' NACKs not relayed because that receiver had asked for
+    /// that track's retransmissions faster than [`NACK_BURST`] at once or
+    /// [`NACK_INTERVAL`] apart (so no receiver can make the router flood a
+    /// sender with retransmission requests).
+    ///
+    /// [`NACK_BURST`]: crate::core::NACK_BURST
+    /// [`NACK_INTERVAL`]: crate::core::NACK_INTERVAL
+    pub feedback_dropped_nack_limited: u64,
     /// RTCP feedback dropped because its media SSRC belongs to nobody else
     /// in the sender's meeting (or to no track in the layout).
     pub feedback_dropped_unknown_ssrc: u64,

@@ -11,7 +11,6 @@
 //! it holds no secret key, and stores the envelope fields exactly as sent.
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -48,12 +47,14 @@ const SENDS_PER_MINUTE: u32 = 120;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
 
-/// Sends per user. In memory like the other limiters: a restart forgets
-/// it, which only lets a sender start a fresh minute. A static rather than
-/// an `AppState` field so this file stays self-contained; keys are user
-/// ids, which are unique across servers in one process too.
-static SEND_LIMITER: LazyLock<RateLimiter> =
-    LazyLock::new(|| RateLimiter::new(SENDS_PER_MINUTE, Duration::from_secs(60)));
+/// A fresh limiter of sends per user ([`SENDS_PER_MINUTE`]), for
+/// `AppState::chat_send_limiter`. In memory like the other limiters: a
+/// restart forgets it, which only lets a sender start a fresh minute. It
+/// belongs to one server's state, not the process, so two servers in one
+/// process (tests, embedders) each count their own requests.
+pub(crate) fn send_limiter() -> RateLimiter {
+    RateLimiter::new(SENDS_PER_MINUTE, Duration::from_secs(60))
+}
 
 /// A chat envelope in JSON, as `confer_e2e::chat::ChatEnvelope`
 /// serialises it; binary fields are unpadded base64url.
@@ -203,7 +204,8 @@ pub(super) async fn send(
             ));
         }
     }
-    SEND_LIMITER
+    state
+        .chat_send_limiter
         .check(&user.id, Instant::now())
         .map_err(ApiError::rate_limited)?;
     own_active_device(&state, &user, &sender.to_string()).await?;

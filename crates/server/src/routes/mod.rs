@@ -36,6 +36,8 @@ use crate::rate_limit::{FailureLimiter, RateLimiter};
 use crate::signing_key::SigningKey;
 use crate::store::Store;
 
+pub(crate) use chat::send_limiter as chat_send_limiter;
+
 /// Largest request body accepted. Every request is a small JSON object;
 /// anything bigger is a mistake or an attack.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -75,6 +77,8 @@ pub(crate) struct AppState {
     pub(crate) jwks_refresh_limiter: Arc<RateLimiter>,
     /// Wrong meeting passcodes per caller and meeting.
     pub(crate) passcode_limiter: Arc<FailureLimiter>,
+    /// E2E chat sends per user (`chat::send_limiter`).
+    pub(crate) chat_send_limiter: Arc<RateLimiter>,
 }
 
 /// The complete API.

@@ -18,7 +18,10 @@
 //!   participant whose stream it names, never to the meeting. PLIs (the
 //!   router's and receivers') reach a sender's track at most once per
 //!   [`PLI_MIN_INTERVAL`], so nobody can make a sender encode keyframes
-//!   without pause. Retransmissions are the original packets on their
+//!   without pause. NACKs from one receiver about one track pass a token
+//!   bucket ([`NACK_BURST`] entries at once, then one per [`NACK_INTERVAL`]),
+//!   so no receiver can make the router flood a sender with retransmission
+//!   requests. Retransmissions are the original packets on their
 //!   original SSRC (`confer-media`'s `nack` module), so they pass through
 //!   the same rules as any packet.
 
@@ -40,12 +43,23 @@ use confer_wire::simulcast::{Forwarding, LayerDescriptor, LayerSelector};
 use super::Router;
 use crate::core::meeting::{Meeting, Participant};
 use crate::core::output::{ConnectionId, Output, Recipients};
+use crate::core::token_bucket::TokenBucket;
 
 /// The shortest gap between two keyframe requests passed to one track of a
 /// sender. Encoding a keyframe costs several ordinary frames' bandwidth, so
 /// receivers (or many waiting selectors) must not be able to ask for one on
 /// every frame; a receiver that loses a keyframe asks again after this.
 pub(crate) const PLI_MIN_INTERVAL: Duration = Duration::from_millis(300);
+
+/// Most NACK entries (FCI words, each naming up to 17 packets) one receiver
+/// may send about one track at once, before [`NACK_INTERVAL`] applies. A
+/// burst of loss on a video frame fits; a storm does not.
+pub const NACK_BURST: u32 = 64;
+
+/// Once a receiver's [`NACK_BURST`] for a track is used up, one more NACK
+/// entry is allowed per this interval (200 a second: 5% loss of a
+/// 4000-packet/s screen share, NACKed one packet per entry).
+pub const NACK_INTERVAL: Duration = Duration::from_millis(5);
 
 /// The sender SSRC of the router's own keyframe requests. No participant
 /// has it: participant ids start at 1, so their SSRCs are at least 256.
@@ -75,6 +89,7 @@ impl MeetingMedia {
         self.senders.remove(&id);
         for s in self.senders.values_mut() {
             s.receivers.remove(&id);
+            s.nack_budget.retain(|(receiver, _), _| *receiver != id);
         }
     }
 }
@@ -88,6 +103,10 @@ struct SenderMedia {
     /// By track number: when a keyframe request was last passed to this
     /// sender for that track (see [`PLI_MIN_INTERVAL`]).
     last_pli: [Option<Instant>; PLI_TRACKS],
+    /// By (receiver, track number): how many more NACK entries that
+    /// receiver may send about this sender's track (see [`NACK_BURST`]).
+    /// Entries go with the receiver in [`MeetingMedia::forget`].
+    nack_budget: HashMap<(ParticipantId, u8), TokenBucket>,
 }
 
 /// What one receiver gets of one sender's camera.
@@ -267,6 +286,34 @@ impl Router {
         Some(owner)
     }
 
+    /// Whether a NACK from `receiver` about `sender`'s track, carrying
+    /// `fci_len` bytes of entries, fits that pair's budget now (and if so
+    /// spends it). Each 4-byte entry costs one token; an empty NACK costs
+    /// one too, so even those cannot be relayed without limit.
+    fn pass_nack(
+        &mut self,
+        now: Instant,
+        meeting: MeetingId,
+        sender: ParticipantId,
+        receiver: ParticipantId,
+        track_number: u8,
+        fci_len: usize,
+    ) -> bool {
+        let Some(m) = self.meetings.get_mut(&meeting) else {
+            return false;
+        };
+        let cost = u32::try_from(fci_len / 4).unwrap_or(u32::MAX).max(1);
+        let (_, media) = m.media_parts();
+        media
+            .senders
+            .entry(sender)
+            .or_default()
+            .nack_budget
+            .entry((receiver, track_number))
+            .or_insert_with(|| TokenBucket::new(now, NACK_BURST, NACK_INTERVAL))
+            .try_take(now, cost)
+    }
+
     /// An RTCP packet from `receiver` on the media path: relays a PLI or
     /// NACK to the one participant owning the stream it names, or drops and
     /// counts it.
@@ -317,6 +364,12 @@ impl Router {
             && self.pass_pli(now, meeting, owner, track_number).is_none()
         {
             self.stats.feedback_dropped_rate_limited += 1;
+            return;
+        }
+        if fb.kind == FeedbackKind::Nack
+            && !self.pass_nack(now, meeting, owner, receiver, track_number, fb.fci.len())
+        {
+            self.stats.feedback_dropped_nack_limited += 1;
             return;
         }
         self.stats.feedback_relayed += 1;

@@ -10,6 +10,7 @@ use confer_wire::simulcast::LayerId;
 use super::media::{media_out, media_to, video};
 use super::*;
 use crate::core::router::forwarding::PLI_MIN_INTERVAL;
+use crate::core::{NACK_BURST, NACK_INTERVAL};
 
 /// A generic NACK from `sender_ssrc` for `pid` (and the next 16 per `blp`)
 /// of `media_ssrc`.
@@ -151,4 +152,51 @@ fn retransmissions_follow_the_receivers_layer() {
     h.drain();
     h.media(a, video(pa, LayerId::Low, 12, false, true));
     assert!(media_out(&h.drain()).is_empty());
+}
+
+#[test]
+fn a_receivers_nack_storm_reaches_the_sender_only_up_to_its_budget() {
+    let mut h = Harness::new();
+    let (a, pa) = h.join("A");
+    let (b, pb) = h.join("B");
+    let (c, pc) = h.join("C");
+    h.drain();
+    let low = ssrc_for(pa, track::VIDEO_BASE);
+    let audio = ssrc_for(pa, track::AUDIO);
+    // A burst of 1000 single-entry NACKs from B about one track, all at once.
+    let mut to_a = 0;
+    for i in 0..1000u16 {
+        h.media(b, nack(ssrc_for(pb, 0), low, i, 0));
+        to_a += media_to(a, &h.drain()).len();
+    }
+    assert_eq!(to_a, NACK_BURST as usize);
+    let s = h.router.stats();
+    assert_eq!(s.feedback_relayed, u64::from(NACK_BURST));
+    assert_eq!(
+        s.feedback_dropped_nack_limited,
+        1000 - u64::from(NACK_BURST)
+    );
+    // The budget is per receiver and per track: C, and B about A's audio,
+    // still get through.
+    h.media(c, nack(ssrc_for(pc, 0), low, 1, 0));
+    h.media(b, nack(ssrc_for(pb, 0), audio, 1, 0));
+    assert_eq!(media_to(a, &h.drain()).len(), 2);
+    // A NACK with many entries costs one token per entry.
+    h.now += NACK_INTERVAL * 3;
+    let mut three = nack(ssrc_for(pb, 0), low, 1, 0).to_vec();
+    three[3] = 5; // Length field: 6 words (header and 3 entries), less one.
+    three.extend_from_slice(&[0, 5, 0, 0, 0, 9, 0, 0]);
+    h.media(b, Bytes::from(three.clone()));
+    assert_eq!(media_to(a, &h.drain()).len(), 1, "3 tokens earned, 3 spent");
+    h.media(b, nack(ssrc_for(pb, 0), low, 2, 0));
+    assert!(media_to(a, &h.drain()).is_empty(), "budget spent again");
+    // After a pause the budget is back, but only up to the burst.
+    h.now += Duration::from_secs(10);
+    let mut again = 0;
+    for i in 0..1000u16 {
+        h.media(b, nack(ssrc_for(pb, 0), low, i, 0));
+        again += media_to(a, &h.drain()).len();
+    }
+    assert_eq!(again, NACK_BURST as usize);
+    assert!(h.router.is_open(a) && h.router.is_open(b));
 }
