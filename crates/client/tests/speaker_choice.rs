@@ -7,20 +7,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use confer_client::media::playout::SpeakerSink;
 use confer_client::media::{MediaOutput, MediaSink};
 use confer_media::MediaError;
 use confer_media::frame::{AudioFrame, AudioOrigin, FRAME_SAMPLES};
-use confer_media::level::audio_level_dbov;
-use confer_media::source::{Frame, MediaSource, MicrophoneSource};
+use confer_media::source::MicrophoneSource;
 use confer_wire::ids::ParticipantId;
 
 #[path = "../../media/tests/common/pulse.rs"]
 mod pulse;
-use pulse::{have, pactl, start_pulseaudio};
+use pulse::{have, loudest, pactl, run_inner, start_pulseaudio};
 
 /// Runs [`speaker_choice_inner`] in a child process with `PULSE_SERVER`
 /// set (a test cannot safely set its own environment while others run).
@@ -43,40 +41,8 @@ fn the_meeting_plays_on_the_chosen_speaker_or_says_why_not() {
         return;
     };
     assert!(pactl(&server, &["set-default-sink", "vsink"]));
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "speaker_choice_inner",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("PULSE_SERVER", &server)
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "speaker_choice_inner failed:\n{log}");
-    assert!(
-        log.contains("1 passed"),
-        "the inner test did not run:\n{log}"
-    );
-    eprintln!("{log}");
+    run_inner("speaker_choice_inner", &server);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The loudest level (dBov, lower is louder) among frames from `mic`.
-fn loudest(mic: &mut MicrophoneSource, so_far: u8) -> u8 {
-    let mut loudest = so_far;
-    while let Some(frame) = mic.poll_frame(Instant::now()).unwrap() {
-        match frame {
-            Frame::Audio(f) => loudest = loudest.min(audio_level_dbov(&f.samples)),
-            Frame::Video(_) => panic!("a microphone gave video"),
-        }
-    }
-    loudest
 }
 
 /// The check proper; run by the test above.

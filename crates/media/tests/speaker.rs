@@ -9,17 +9,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(feature = "mic")]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use confer_media::MediaError;
-use confer_media::level::audio_level_dbov;
 use confer_media::playout::{SPEAKER_PREFIX, Speaker, list_speakers};
-use confer_media::source::{Frame, MediaSource, MicrophoneSource};
+use confer_media::source::MicrophoneSource;
 
 #[path = "common/pulse.rs"]
 mod pulse;
-use pulse::{have, pactl, start_pulseaudio};
+use pulse::{have, loudest, pactl, run_inner, start_pulseaudio};
 
 /// Runs [`chosen_speaker_inner`] in a child process with `PULSE_SERVER`
 /// pointing at the private server (a test cannot safely set its own
@@ -40,40 +38,8 @@ fn a_chosen_speaker_plays_on_that_device() {
         return;
     };
     assert!(pactl(&server, &["set-default-sink", "vsink"]));
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "chosen_speaker_inner",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("PULSE_SERVER", &server)
-        .output()
-        .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "chosen_speaker_inner failed:\n{log}");
-    assert!(
-        log.contains("1 passed"),
-        "the inner test did not run:\n{log}"
-    );
-    eprintln!("{log}");
+    run_inner("chosen_speaker_inner", &server);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The loudest level (dBov, lower is louder) among frames from `mic`.
-fn loudest(mic: &mut MicrophoneSource, so_far: u8) -> u8 {
-    let mut loudest = so_far;
-    while let Some(frame) = mic.poll_frame(Instant::now()).unwrap() {
-        match frame {
-            Frame::Audio(f) => loudest = loudest.min(audio_level_dbov(&f.samples)),
-            Frame::Video(_) => panic!("a microphone gave video"),
-        }
-    }
-    loudest
 }
 
 /// The check proper; run by the test above.

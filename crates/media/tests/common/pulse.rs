@@ -80,3 +80,42 @@ pub(crate) fn start_pulseaudio(dir: &Path, sinks: &[&str]) -> Option<(Killed, St
     }
     None
 }
+
+/// Runs the ignored test `inner` of this test binary in a child process
+/// with `PULSE_SERVER` set to `server` (a test cannot safely set its own
+/// environment while others run), and fails unless it ran and passed.
+pub(crate) fn run_inner(inner: &str, server: &str) {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = Command::new(exe)
+        .args(["--exact", inner, "--ignored", "--nocapture"])
+        .env("PULSE_SERVER", server)
+        .output()
+        .expect("run the inner test");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{inner} failed:\n{log}");
+    assert!(
+        log.contains("1 passed"),
+        "the inner test did not run:\n{log}"
+    );
+    eprintln!("{log}");
+}
+
+/// The loudest level (dBov, lower is louder) among the frames `mic` has
+/// ready, or `so_far` when none is louder.
+pub(crate) fn loudest(mic: &mut confer_media::source::MicrophoneSource, so_far: u8) -> u8 {
+    use confer_media::source::{Frame, MediaSource};
+    let mut loudest = so_far;
+    while let Some(frame) = mic.poll_frame(Instant::now()).expect("the monitor reads") {
+        match frame {
+            Frame::Audio(f) => {
+                loudest = loudest.min(confer_media::level::audio_level_dbov(&f.samples));
+            }
+            Frame::Video(_) => panic!("a microphone gave video"),
+        }
+    }
+    loudest
+}
