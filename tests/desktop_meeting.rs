@@ -505,6 +505,26 @@ async fn drive(
         }
         wd.save_screenshot(s, "desktop_meeting_screen_share")
             .await?;
+        // In the strip beneath the share the tiles are small: the app asks
+        // for the senders' 320×180 layer, and the page's decoders follow
+        // the switch without a decoding error.
+        let layers = wd
+            .wait_until(
+                s,
+                "the strip's tiles on the 320×180 layer",
+                "const st = window.__conferStats.stats(); \
+                 const others = Object.keys(st.decoders).filter((k) => Number(k) < 4294967296); \
+                 const small = others.filter((k) => (st.sizes[k] || [])[0] === 320); \
+                 const errors = others.reduce((n, k) => n + st.decoders[k].errors, 0); \
+                 return others.length >= 2 && small.length === others.length ? { errors } : null;",
+                json!([]),
+                MEETING_TIMEOUT,
+            )
+            .await?;
+        ensure!(
+            layers["errors"] == json!(0),
+            "decoding errors at the layer switch: {layers}"
+        );
     }
     let encryption = wd.text(s, "#encryption").await?;
     ensure!(

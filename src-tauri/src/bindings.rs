@@ -198,6 +198,11 @@ pub(crate) fn generate() -> String {
             "{ participant: number; screen: boolean }".into(),
             "null".into(),
         ),
+        (
+            "set_video_layer",
+            "{ participant: number; layer: \"low\" | \"medium\" | \"high\" }".into(),
+            "null".into(),
+        ),
     ];
     let mut out = String::from(HEADER);
     for decl in decls {

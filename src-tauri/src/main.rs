@@ -87,6 +87,7 @@ fn run() -> Result<(), tauri::Error> {
             commands::meeting_session::host_control,
             commands::meeting_session::leave_meeting,
             commands::meeting_session::request_keyframe,
+            commands::meeting_session::set_video_layer,
             commands::devices::media_devices,
             commands::devices::get_settings,
             commands::devices::save_settings,

@@ -311,6 +311,9 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
           togglePanel: (panel) => meeting.update((s) => togglePanel(s, panel)),
           videoCanvas: (participant) => wall.canvasFor(participant),
           screenCanvas: (participant) => wall.screenCanvasFor(participant),
+          videoLayer: (participant, layer) => {
+            void attempt(() => call(shell, "set_video_layer", { participant, layer }));
+          },
           close: () => {
             show(signedIn ? "home" : "start");
             if (signedIn) void refresh();

@@ -564,4 +564,5 @@ export interface Commands {
   stop_share: { args: Record<string, never>; result: null };
   react: { args: { emoji: string }; result: null };
   request_keyframe: { args: { participant: number; screen: boolean }; result: null };
+  set_video_layer: { args: { participant: number; layer: "low" | "medium" | "high" }; result: null };
 }

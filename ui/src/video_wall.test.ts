@@ -281,6 +281,8 @@ describe("VideoWall with access units", () => {
     expect(draws).toEqual([[0, 0, 4, 2]]);
     expect([wall.canvasFor(5).width, wall.canvasFor(5).height]).toEqual([4, 2]);
     expect(s.drawn).toEqual({ 5: 1 });
+    expect(s.sizes).toEqual({ 5: [4, 2] });
+    expect(s.sizes).toEqual({ 5: [4, 2] });
   });
 
   it("keeps screens apart from cameras", () => {

@@ -251,6 +251,8 @@ export class VideoWall {
   private readonly askKeyframe: (participant: number, screen: boolean) => void;
   /** Pictures painted per tile, for tests and the frame counter. */
   readonly drawn = new Map<number, number>();
+  /** The size of each tile's last picture (its simulcast layer). */
+  private readonly sizes = new Map<number, [number, number]>();
   /** Messages received, and how many of them were malformed. */
   received = 0;
   malformed = 0;
@@ -381,6 +383,7 @@ export class VideoWall {
       }
       const ctx = tile.context;
       if (ctx === null) return false;
+      this.sizes.set(key, [frame.displayWidth, frame.displayHeight]);
       const [w, h] = backingSize(frame.displayWidth, frame.displayHeight, tile.canvas.clientWidth);
       if (tile.canvas.width !== w || tile.canvas.height !== h) {
         tile.canvas.width = w;
@@ -402,6 +405,7 @@ export class VideoWall {
       tile.renderer = createRenderer(tile.canvas, "2d", true);
     }
     tile.renderer ??= createRenderer(tile.canvas, this.mode === "2d" ? "2d" : "auto", tile.lost);
+    this.sizes.set(key, [picture.width, picture.height]);
     if (tile.renderer.draw(picture)) return true;
     if (tile.lost) return false;
     // Context lost (or WebGL set up but unusable): a canvas that had a
@@ -431,6 +435,7 @@ export class VideoWall {
     units: number;
     renderers: Record<string, RendererKind | "decoded" | null>;
     decoders: Record<string, DecodeCounters>;
+    sizes: Record<string, [number, number]>;
     timing: Timing;
   } {
     const renderers: Record<string, RendererKind | "decoded" | null> = {};
@@ -446,6 +451,7 @@ export class VideoWall {
       units: this.units,
       renderers,
       decoders,
+      sizes: Object.fromEntries(this.sizes),
       timing: { ...this.timing },
     };
   }
@@ -466,6 +472,7 @@ export class VideoWall {
     this.tiles.clear();
     this.frames.clear();
     this.drawn.clear();
+    this.sizes.clear();
     this.timing = { unpackMs: 0, drawMs: 0, paints: 0 };
   }
 

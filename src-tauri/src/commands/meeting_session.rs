@@ -720,6 +720,36 @@ pub(crate) async fn request_keyframe(
     send(&state, keyframe_request(participant, screen)).await
 }
 
+/// A camera simulcast layer, as the UI names it.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum VideoLayer {
+    /// 320×180: a gallery tile.
+    Low,
+    /// 640×360.
+    Medium,
+    /// 1280×720 (or the largest the sender has): the speaker.
+    High,
+}
+
+/// Receives a participant's camera at the layer that suits the size it is
+/// shown at (the gallery's tiles are small: a quarter of the pixels to
+/// receive and decode).
+#[tauri::command]
+pub(crate) async fn set_video_layer(
+    state: State<'_, AppState>,
+    participant: u32,
+    layer: VideoLayer,
+) -> Result<(), Error> {
+    let layer = match layer {
+        VideoLayer::Low => confer_wire::simulcast::LayerId::Low,
+        VideoLayer::Medium => confer_wire::simulcast::LayerId::Medium,
+        VideoLayer::High => confer_wire::simulcast::LayerId::High,
+    };
+    let participant = ParticipantId(participant);
+    send(&state, Command::SetVideoLayer { participant, layer }).await
+}
+
 async fn send(state: &AppState, command: Command) -> Result<(), Error> {
     state
         .meeting_commands()

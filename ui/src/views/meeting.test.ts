@@ -247,6 +247,24 @@ describe("meeting screen", () => {
   });
 });
 
+describe("camera layers", () => {
+  it("asks each other participant's camera once at the layer its tile needs", () => {
+    const { store, actions } = mount("participant");
+    document.body.replaceChildren();
+    const asked: [number, string][] = [];
+    const root = document.createElement("div");
+    document.body.append(root);
+    mountMeeting(root, store, { ...actions, videoLayer: (id, layer) => asked.push([id, layer]) });
+    // Not laid out here (happy-dom): the default size.
+    expect(asked).toEqual([
+      [2, "medium"],
+      [3, "medium"],
+    ]);
+    store.update((s) => ({ ...s, panel: "chat" }));
+    expect(asked.length).toBe(2);
+  });
+});
+
 describe("screen share", () => {
   it("shows another participant's screen large, waiting until its first picture", () => {
     const { root, store, actions } = mount("participant", "transport", [person(4, "Di", { sharing: true })]);

@@ -17,6 +17,7 @@ import { isTextField, SHORTCUTS, shortcutFor } from "../shortcuts";
 import type { Store } from "../store";
 import { askConfirm } from "./confirm";
 import { ReactionLayer, REACTION_TEXT, reactionPopover } from "./reactions";
+import { LayerChooser, layerFor, type VideoLayer } from "../video_layer";
 import { arrange, gridFor, LAYOUT_TEXT, pager } from "./speaker_view";
 import { icon, type IconName } from "./icons";
 import { markers, roleLabel, tile } from "./tile";
@@ -58,6 +59,8 @@ export interface MeetingActions {
   videoCanvas?(participant: number): HTMLCanvasElement;
   /** The canvas a participant's screen share is drawn on. */
   screenCanvas?(participant: number): HTMLCanvasElement;
+  /** Receives a participant's camera at the layer that suits its tile. */
+  videoLayer?(participant: number, layer: VideoLayer): void;
   /** Sends a reaction. */
   react?(emoji: string): Promise<string | null>;
   /** Starts sharing (the app asks what to share) or stops; without it
@@ -349,6 +352,7 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
   const screenStage = h("section", { id: "screen-stage", class: "screen-stage", hidden: "" }, screenWaiting, screenCaption);
   const galleryWrap = h("div", { class: "gallery-wrap" }, screenStage, gallery, paging.element);
   let shownScreen: number | null = null;
+  const layers = new LayerChooser();
 
   const screen = h(
     "main",
@@ -529,6 +533,15 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
     const same = elements.length === gallery.children.length && elements.every((el, i) => gallery.children[i] === el);
     if (!same) gallery.replaceChildren(...elements);
     gallery.dataset["count"] = String(shown.length);
+    // Each camera at the layer its tile's size needs.
+    if (actions.videoLayer !== undefined && state.phase === "joined") {
+      for (const el of elements) {
+        const id = Number(el.dataset["participantId"]);
+        if (id === state.selfId || !Number.isFinite(id)) continue;
+        const layer = layers.choose(id, layerFor(el.clientWidth, globalThis.devicePixelRatio || 1));
+        if (layer !== null) actions.videoLayer(id, layer);
+      }
+    }
     const grid = gridFor(shown.length);
     gallery.style.setProperty("--cols", String(grid.cols));
     gallery.style.setProperty("--rows", String(grid.rows));

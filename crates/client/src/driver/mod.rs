@@ -294,6 +294,14 @@ pub enum Command {
         /// Camera or screen.
         kind: crate::media::VideoKind,
     },
+    /// Receive `layer` of a participant's camera (see
+    /// [`crate::media::MediaEngine::set_video_layer`]).
+    SetVideoLayer {
+        /// Whose camera.
+        participant: ParticipantId,
+        /// The simulcast layer wanted.
+        layer: confer_wire::simulcast::LayerId,
+    },
     /// Leave the meeting.
     Leave,
 }
@@ -553,6 +561,11 @@ async fn run_inner(
                         change_capture(m, &mut captures, admitted, &capture_tx, track, source.as_deref());
                     } else {
                         tracing::warn!("capture change without media: ignored");
+                    }
+                }
+                Some(Command::SetVideoLayer { participant, layer }) => {
+                    if let Some(m) = media.as_mut() {
+                        m.engine.set_video_layer(participant, layer);
                     }
                 }
                 Some(Command::RequestKeyframe { participant, kind }) => {

@@ -148,6 +148,9 @@ pub struct MediaEngine {
     subscriptions: VecDeque<Subscription>,
     /// Senders whose camera we asked for a layer (at most the remotes').
     subscribed: BTreeSet<ParticipantId>,
+    /// Camera layers the front end asked for, per sender (else
+    /// [`MediaConfig::video_layer`]).
+    layers: BTreeMap<ParticipantId, LayerId>,
     /// Created on the first captured audio frame when any stage is on.
     processor: Option<CaptureProcessor>,
     outputs: VecDeque<MediaOutput>,
@@ -166,6 +169,7 @@ impl MediaEngine {
             feedback: VecDeque::new(),
             subscriptions: VecDeque::new(),
             subscribed: BTreeSet::new(),
+            layers: BTreeMap::new(),
             processor: None,
             outputs: VecDeque::new(),
             stats: MediaEngineStats::default(),
@@ -269,8 +273,11 @@ impl MediaEngine {
             // A new camera: the router forwards its lowest layer until we
             // ask for the one we prefer. Asked only now it forwards one, so
             // it keeps that layer while the wanted one does not come.
-            self.subscriptions
-                .push_back(Subscription::layer(from, self.config.video_layer));
+            let layer = self.layers.get(&from).copied();
+            self.subscriptions.push_back(Subscription::layer(
+                from,
+                layer.unwrap_or(self.config.video_layer),
+            ));
         }
         let remote = self
             .remotes
@@ -296,6 +303,22 @@ impl MediaEngine {
         let decode = self.config.decode_video;
         for remote in self.remotes.values_mut() {
             remote.poll(now, crypto, decode, &mut self.outputs, &mut self.feedback);
+        }
+    }
+
+    /// Asks for `layer` of `participant`'s camera from now on, instead of
+    /// [`MediaConfig::video_layer`]: the front end shows them small (a
+    /// gallery tile) or large (the speaker). The router switches at the
+    /// layer's next keyframe; repeating the current choice sends nothing.
+    pub fn set_video_layer(&mut self, participant: ParticipantId, layer: LayerId) {
+        if !self.layers.contains_key(&participant) && self.layers.len() >= MAX_REMOTES {
+            return;
+        }
+        let before = self.layers.insert(participant, layer);
+        let current = before.unwrap_or(self.config.video_layer);
+        if current != layer && self.subscribed.contains(&participant) {
+            self.subscriptions
+                .push_back(Subscription::layer(participant, layer));
         }
     }
 

@@ -193,6 +193,38 @@ fn a_front_end_decoder_failure_asks_the_sender_for_a_keyframe() {
 }
 
 #[test]
+fn the_front_end_chooses_each_camera_layer() {
+    let now = Instant::now();
+    let mut a = MediaEngine::new(MediaConfig::default());
+    let mut b = MediaEngine::new(MediaConfig::default());
+    a.handle_joined(ParticipantId(1));
+    b.handle_joined(ParticipantId(2));
+    // Chosen before any video arrives: the first request asks for it.
+    b.set_video_layer(ParticipantId(1), LayerId::Low);
+    assert_eq!(b.poll_subscription(), None, "nobody heard yet");
+    let f = Frame::Video(PatternSource::picture(640, 360, 0));
+    a.handle_captured(now, CaptureTrack::Camera, &f, &mut PassThrough)
+        .unwrap();
+    while let Some(p) = a.poll_transmit() {
+        b.handle_packet(now, &p, &mut PassThrough);
+    }
+    let first = b.poll_subscription();
+    assert_eq!(
+        first,
+        Some(Subscription::layer(ParticipantId(1), LayerId::Low))
+    );
+    assert_eq!(b.poll_subscription(), None);
+    // Shown large: one request; the same choice again: none.
+    b.set_video_layer(ParticipantId(1), LayerId::High);
+    b.set_video_layer(ParticipantId(1), LayerId::High);
+    let subs: Vec<_> = std::iter::from_fn(|| b.poll_subscription()).collect();
+    assert_eq!(
+        subs,
+        vec![Subscription::layer(ParticipantId(1), LayerId::High)]
+    );
+}
+
+#[test]
 fn frames_that_do_not_open_are_dropped_not_played() {
     let (outputs, _, received) = run(1, &mut RefuseOpen);
     assert!(
