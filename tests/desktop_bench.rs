@@ -45,8 +45,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow};
 use common::{Cli, Server};
 use desktop_support::{
-    Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, start_xvfb, target_dir, two_free_ports,
-    with_log,
+    Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, target_dir, two_free_ports, with_log,
 };
 use serde_json::json;
 
@@ -95,13 +94,7 @@ async fn app_in_a_ten_person_meeting() -> Result<()> {
     host.sign_up(HOST_EMAIL, "Bench Host", HOST_PASSWORD);
     let meeting = host.create_meeting(&[]);
 
-    let (display, _xvfb) = match &tools.xvfb {
-        Some(xvfb) => {
-            let (display, guard) = start_xvfb(xvfb)?;
-            (display, Some(guard))
-        }
-        None => (tools.display.clone().context("no display")?, None),
-    };
+    let (display, _xvfb) = tools.app_display()?;
     let (port, native_port) = two_free_ports()?;
     let app_env = [
         ("CONFER_SERVER_URL", OsString::from(&server.api)),

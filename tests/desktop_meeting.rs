@@ -32,8 +32,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, ensure};
 use common::{Cli, Server};
 use desktop_support::{
-    Tools, UI_TIMEOUT, WebDriver, signal, skip, start_tauri_driver, start_xvfb, target_dir,
-    two_free_ports, with_log,
+    Tools, UI_TIMEOUT, WebDriver, signal, skip, start_tauri_driver, target_dir, two_free_ports,
+    with_log,
 };
 use serde_json::{Value, json};
 
@@ -171,16 +171,7 @@ async fn scenario(tools: Tools) -> Result<()> {
         .await?;
     }
 
-    let (display, _xvfb) = match &tools.xvfb {
-        Some(xvfb) => {
-            let (display, guard) = start_xvfb(xvfb)?;
-            (display, Some(guard))
-        }
-        None => (
-            tools.display.clone().context("no Xvfb and no DISPLAY")?,
-            None,
-        ),
-    };
+    let (display, _xvfb) = tools.app_display()?;
     let (port, native_port) = two_free_ports()?;
     let app_env = [
         ("CONFER_SERVER_URL", OsString::from(&server.api)),

@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
 use desktop_support::{
-    AFTER_NEXT_PAINT, Tools, WebDriver, skip, start_tauri_driver, start_xvfb, target_dir,
-    two_free_ports, with_log,
+    AFTER_NEXT_PAINT, Tools, WebDriver, skip, start_tauri_driver, target_dir, two_free_ports,
+    with_log,
 };
 use serde_json::json;
 
@@ -53,16 +53,7 @@ async fn scenario(tools: Tools) -> Result<()> {
 
     // A display of our own keeps the test headless and its screenshots the
     // same size everywhere; an existing DISPLAY is the fallback.
-    let (display, _xvfb) = match &tools.xvfb {
-        Some(xvfb) => {
-            let (display, guard) = start_xvfb(xvfb)?;
-            (display, Some(guard))
-        }
-        None => (
-            tools.display.clone().context("no Xvfb and no DISPLAY")?,
-            None,
-        ),
-    };
+    let (display, _xvfb) = tools.app_display()?;
 
     let (port, native_port) = two_free_ports()?;
     let mut driver = start_tauri_driver(&tools, &display, port, native_port, &log_path, &[])?;

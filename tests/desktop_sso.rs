@@ -41,8 +41,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use common::Server;
 use desktop_support::{
-    Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, start_xvfb, target_dir, two_free_ports,
-    with_log,
+    Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, target_dir, two_free_ports, with_log,
 };
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
@@ -351,16 +350,7 @@ async fn scenario(tools: Tools) -> Result<()> {
         tokio::task::spawn_blocking(move || Provider::start(&api, &provider_log_path)).await??;
     set_up_organisation(&server, &provider.issuer).await?;
 
-    let (display, _xvfb) = match &tools.xvfb {
-        Some(xvfb) => {
-            let (display, guard) = start_xvfb(xvfb)?;
-            (display, Some(guard))
-        }
-        None => (
-            tools.display.clone().context("no Xvfb and no DISPLAY")?,
-            None,
-        ),
-    };
+    let (display, _xvfb) = tools.app_display()?;
     let (port, native_port) = two_free_ports()?;
     let app_env = [
         ("CONFER_SERVER_URL", OsString::from(&server.api)),

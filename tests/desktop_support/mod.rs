@@ -75,6 +75,22 @@ impl Tools {
             display,
         })
     }
+
+    /// The X display to run the app on: an Xvfb of our own (headless, and
+    /// screenshots the same size everywhere; keep the guard while the app
+    /// runs), else the existing `DISPLAY`.
+    pub fn app_display(&self) -> Result<(String, Option<Guard>)> {
+        match &self.xvfb {
+            Some(xvfb) => {
+                let (display, guard) = start_xvfb(xvfb)?;
+                Ok((display, Some(guard)))
+            }
+            None => Ok((
+                self.display.clone().context("no Xvfb and no DISPLAY")?,
+                None,
+            )),
+        }
+    }
 }
 
 /// A program named by `env_var`, else found on `PATH`, else in `fallback_dir`.

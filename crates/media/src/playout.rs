@@ -42,7 +42,10 @@ pub struct SpeakerInfo {
 /// fails with [`MediaError::DeviceUnavailable`]; no devices is an empty list.
 pub fn list_speakers() -> Result<Vec<SpeakerInfo>, MediaError> {
     let host = cpal::default_host();
-    let default_id = host.default_output_device().and_then(|d| d.id().ok());
+    let default_id = host
+        .default_output_device()
+        .and_then(|d| d.id().ok())
+        .map(|id| id.to_string());
     let devices = host
         .output_devices()
         .map_err(|e| MediaError::DeviceUnavailable {
@@ -52,12 +55,7 @@ pub fn list_speakers() -> Result<Vec<SpeakerInfo>, MediaError> {
         })?;
     Ok(devices
         .filter_map(|d| {
-            // A device without an id cannot be opened again later.
-            let id = d.id().ok()?;
-            let name = d
-                .description()
-                .map(|x| x.name().to_string())
-                .unwrap_or_else(|_| id.to_string());
+            let (id, name) = crate::source::described(&d)?;
             Some(SpeakerInfo {
                 is_default: default_id.as_ref() == Some(&id),
                 id: format!("{SPEAKER_PREFIX}{id}"),

@@ -44,6 +44,18 @@ impl std::fmt::Debug for MicrophoneSource {
     }
 }
 
+/// A cpal device's stable id and human name (its id when it has no
+/// description); `None` for a device without an id, which could not be
+/// opened again later. Shared with the speaker list (`crate::playout`).
+pub(crate) fn described(device: &cpal::Device) -> Option<(String, String)> {
+    let id = device.id().ok()?.to_string();
+    let name = device
+        .description()
+        .map(|x| x.name().to_string())
+        .unwrap_or_else(|_| id.clone());
+    Some((id, name))
+}
+
 /// The input devices of the default host.
 pub(super) fn list() -> Result<Vec<DeviceInfo>, MediaError> {
     let host = cpal::default_host();
@@ -56,11 +68,7 @@ pub(super) fn list() -> Result<Vec<DeviceInfo>, MediaError> {
         })?;
     Ok(devices
         .filter_map(|d| {
-            let id = d.id().ok()?;
-            let name = d
-                .description()
-                .map(|x| x.name().to_string())
-                .unwrap_or_else(|_| id.to_string());
+            let (id, name) = described(&d)?;
             Some(DeviceInfo {
                 id: format!("{PREFIX}{id}"),
                 name,

@@ -43,6 +43,8 @@ pub use generated::{PatternSource, ToneSource};
 pub use camera::CameraSource;
 #[cfg(feature = "mic")]
 pub use mic::MicrophoneSource;
+#[cfg(feature = "mic")]
+pub(crate) use mic::described;
 #[cfg(feature = "screen")]
 pub use screen::ScreenSource;
 
