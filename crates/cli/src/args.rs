@@ -92,7 +92,9 @@ pub(crate) enum IdentityCommand {
     List,
     /// Revoke one of your devices for good: nothing more is encrypted to it.
     Revoke {
-        /// The device id, as `confer identity list` shows it.
+        /// The device id, as `confer identity list` shows it. Ids are
+        /// base64url, so one may start with `-`: it is still the id.
+        #[arg(allow_hyphen_values = true)]
         device_id: String,
     },
 }
@@ -515,6 +517,15 @@ mod tests {
             }
         ));
         assert!(parse(&["identity", "revoke"]).is_err());
+        // A base64url device id may start with '-' (1 in 64 do).
+        assert!(matches!(
+            parse(&["identity", "revoke", "-SKockN64-L590AuyVVA3w"])
+                .unwrap()
+                .command,
+            Command::Identity {
+                command: IdentityCommand::Revoke { device_id }
+            } if device_id == "-SKockN64-L590AuyVVA3w"
+        ));
     }
 
     #[test]
