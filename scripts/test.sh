@@ -52,4 +52,8 @@ eval "$(bash scripts/start-postgres.sh)"
 trap 'bash scripts/start-postgres.sh --stop >/dev/null 2>&1 || true' EXIT
 # Filter the workspace run (rather than -p) so the artifacts built above are reused.
 cargo nextest run --workspace --locked --no-fail-fast -E "package(confer-server)"
+
+step "installer: the Linux .deb (release build)"
+bash scripts/test-build-deb.sh
+bash scripts/build-deb.sh
 step "done"
