@@ -26,14 +26,13 @@ mod desktop_support;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, ensure};
-use common::{Cli, Server};
+use common::Server;
 use desktop_support::{
-    Tools, UI_TIMEOUT, WebDriver, signal, skip, start_tauri_driver, target_dir, two_free_ports,
-    with_log,
+    Participant, Tools, UI_TIMEOUT, WebDriver, check_moving_video, skip, start_tauri_driver, tail,
+    target_dir, two_free_ports, with_log,
 };
 use serde_json::{Value, json};
 
@@ -57,90 +56,6 @@ async fn app_hosts_a_meeting_with_two_cli_participants() -> Result<()> {
     tokio::time::timeout(SCENARIO_TIMEOUT, scenario(tools))
         .await
         .map_err(|_| anyhow!("desktop meeting test exceeded {SCENARIO_TIMEOUT:?}"))?
-}
-
-/// A CLI participant: killed (SIGTERM, so it writes its stats) on drop.
-struct Participant {
-    child: Child,
-    stats: PathBuf,
-    name: &'static str,
-}
-
-impl Participant {
-    fn join(
-        cli: &Cli,
-        meeting: u64,
-        name: &'static str,
-        dir: &Path,
-        chat: Option<&str>,
-        share_screen_of: Option<&str>,
-    ) -> Self {
-        let stats = dir.join(format!("{}.json", name.replace(' ', "_")));
-        let meeting = meeting.to_string();
-        let mut args = vec![
-            "join",
-            meeting.as_str(),
-            "--name",
-            name,
-            // Real video: the moving 640x360 test pattern, H.264 at 30 fps.
-            "--video-in",
-            "pattern",
-            "--for",
-            "3m",
-            "--wait-for",
-            "3",
-            "--stats",
-        ];
-        let stats_arg = stats.to_str().expect("utf-8 temp path").to_owned();
-        args.push(&stats_arg);
-        if let Some(text) = chat {
-            args.extend(["--chat", text]);
-        }
-        if share_screen_of.is_some() {
-            args.extend(["--screen-in", "default"]);
-        }
-        let mut command = cli.command(&args);
-        if let Some(display) = share_screen_of {
-            command.env("DISPLAY", display);
-        }
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            // Kept beside the stats, for a failure's report.
-            .stderr(
-                std::fs::File::create(dir.join(format!("{}.log", name.replace(' ', "_"))))
-                    .map_or_else(|_| Stdio::null(), Stdio::from),
-            )
-            .spawn()
-            .expect("spawn confer join");
-        Participant { child, stats, name }
-    }
-
-    /// Asks it to leave, waits for it, and returns its stats file.
-    async fn leave(&mut self) -> Result<Value> {
-        signal("-TERM", &self.child.id().to_string());
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while matches!(self.child.try_wait(), Ok(None)) {
-            ensure!(
-                tokio::time::Instant::now() < deadline,
-                "{} did not leave after SIGTERM",
-                self.name
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let text = std::fs::read_to_string(&self.stats)
-            .with_context(|| format!("{}'s stats file", self.name))?;
-        Ok(serde_json::from_str(&text)?)
-    }
-}
-
-impl Drop for Participant {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 async fn scenario(tools: Tools) -> Result<()> {
@@ -211,55 +126,6 @@ async fn scenario(tools: Tools) -> Result<()> {
         )
     })?;
     closed
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// A script returning a checksum of a grid of pixels on the video canvas of
-/// the tile named `arguments[0]`, or null while it shows no video. A tile
-/// drawn with WebGL has no 2D context and its drawing buffer is not kept
-/// after compositing, so there the count of pictures the wall painted on it
-/// (`window.__conferStats`) stands in for the pixels.
-const CANVAS_CHECKSUM: &str = "const tile = [...document.querySelectorAll('#gallery .tile')] \
-       .find(t => t.querySelector('.tile-name').textContent === arguments[0]); \
-     const c = tile && tile.querySelector('canvas.video'); \
-     if (!c || c.hidden || c.width === 0) return null; \
-     const ctx = c.getContext('2d'); \
-     if (!ctx) { \
-       const st = window.__conferStats && window.__conferStats.stats(); \
-       const n = st && st.drawn[c.dataset.participantId]; \
-       return n ? 'drawn:' + n : null; \
-     } \
-     const d = ctx.getImageData(0, 0, c.width, c.height).data; \
-     let sum = 0; \
-     for (let i = 0; i < d.length; i += 4 * 97) sum = (sum * 31 + d[i] + d[i + 1] + d[i + 2]) % 1000000007; \
-     return sum === 0 ? 1 : sum;";
-
-/// Waits for the named tile's canvas to show a picture, then to change.
-async fn check_moving_video(wd: &WebDriver, s: &str, name: &str, limit: Duration) -> Result<()> {
-    let first = wd
-        .wait_until(
-            s,
-            &format!("{name}'s video"),
-            CANVAS_CHECKSUM,
-            json!([name]),
-            limit,
-        )
-        .await?;
-    wd.wait_until(
-        s,
-        &format!("{name}'s video to move"),
-        &format!(
-            "const now = (() => {{ {CANVAS_CHECKSUM} }})(); return now !== null && now !== arguments[1];"
-        ),
-        json!([name, first]),
-        limit,
-    )
-    .await
-    .map(drop)
 }
 
 /// A script returning how many elements match `arguments[0]`.
@@ -380,7 +246,14 @@ async fn drive(
         ("Cli Two", None, Some(display)),
     ] {
         let cli = server.cli(&dir.join(name.replace(' ', "-")));
-        participants.push(Participant::join(&cli, meeting, name, dir, chat, share));
+        participants.push(Participant::join(
+            |args| cli.command(args),
+            meeting,
+            name,
+            dir,
+            chat,
+            share,
+        )?);
     }
     wd.wait_until(
         s,

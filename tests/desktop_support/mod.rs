@@ -1,6 +1,7 @@
 //! What the desktop app's WebDriver tests share: finding the tools
 //! (tauri-driver, WebKitWebDriver, Xvfb), starting and stopping them, and a
-//! minimal W3C WebDriver client. Used by `desktop_smoke.rs`,
+//! minimal W3C WebDriver client; and the CLI participants and video checks
+//! of the meeting tests. Used by `desktop_smoke.rs`,
 //! `desktop_meeting.rs` and `desktop_sso.rs` (each test binary compiles it,
 //! so not every item is used by each).
 #![allow(dead_code, unreachable_pub)]
@@ -518,4 +519,160 @@ impl WebDriver {
         }
         Ok(value)
     }
+}
+
+/// A `confer join` participant sending the moving test pattern: killed
+/// (SIGTERM first in [`Participant::leave`], so it writes its stats) on
+/// drop. Used by `desktop_meeting.rs` and `desktop_reconnect.rs`.
+pub struct Participant {
+    pub child: Child,
+    pub stats: PathBuf,
+    pub name: &'static str,
+}
+
+impl Participant {
+    /// Starts `confer join MEETING` as `name`, its stats and log in `dir`.
+    /// `command` makes a `confer` command from arguments (the tests'
+    /// `Cli::command`, which this module cannot name: not every test
+    /// binary compiles `tests/common`). It says `chat` once three are in,
+    /// and shares the screen of X display `share_screen_of`.
+    pub fn join(
+        command: impl FnOnce(&[&str]) -> Command,
+        meeting: u64,
+        name: &'static str,
+        dir: &Path,
+        chat: Option<&str>,
+        share_screen_of: Option<&str>,
+    ) -> Result<Self> {
+        let stats = dir.join(format!("{}.json", name.replace(' ', "_")));
+        let meeting = meeting.to_string();
+        let mut args = vec![
+            "join",
+            meeting.as_str(),
+            "--name",
+            name,
+            // Real video: the moving 640x360 test pattern, H.264 at 30 fps.
+            "--video-in",
+            "pattern",
+            "--for",
+            "3m",
+            "--wait-for",
+            "3",
+            "--stats",
+        ];
+        let stats_arg = stats
+            .to_str()
+            .context("temporary paths are UTF-8")?
+            .to_owned();
+        args.push(&stats_arg);
+        if let Some(text) = chat {
+            args.extend(["--chat", text]);
+        }
+        if share_screen_of.is_some() {
+            args.extend(["--screen-in", "default"]);
+        }
+        let mut command = command(&args);
+        if let Some(display) = share_screen_of {
+            command.env("DISPLAY", display);
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            // Kept beside the stats, for a failure's report.
+            .stderr(
+                std::fs::File::create(dir.join(format!("{}.log", name.replace(' ', "_"))))
+                    .map_or_else(|_| Stdio::null(), Stdio::from),
+            )
+            .spawn()
+            .context("spawn confer join")?;
+        Ok(Participant { child, stats, name })
+    }
+
+    /// Asks it to leave, waits for it, and returns its stats file.
+    pub async fn leave(&mut self) -> Result<Value> {
+        signal("-TERM", &self.child.id().to_string());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while matches!(self.child.try_wait(), Ok(None)) {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{} did not leave after SIGTERM",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let text = std::fs::read_to_string(&self.stats)
+            .with_context(|| format!("{}'s stats file", self.name))?;
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// The last lines of its log, for a failure's report.
+    pub fn log_tail(&self, dir: &Path, lines: usize) -> String {
+        let log = std::fs::read_to_string(dir.join(format!("{}.log", self.name.replace(' ', "_"))))
+            .unwrap_or_default();
+        tail(&log, lines)
+    }
+}
+
+impl Drop for Participant {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A script returning a checksum of a grid of pixels on the video canvas of
+/// the tile named `arguments[0]`, or null while it shows no video. A tile
+/// drawn with WebGL has no 2D context and its drawing buffer is not kept
+/// after compositing, so there the count of pictures the wall painted on it
+/// (`window.__conferStats`) stands in for the pixels.
+pub const CANVAS_CHECKSUM: &str = "const tile = [...document.querySelectorAll('#gallery .tile')] \
+       .find(t => t.querySelector('.tile-name').textContent === arguments[0]); \
+     const c = tile && tile.querySelector('canvas.video'); \
+     if (!c || c.hidden || c.width === 0) return null; \
+     const ctx = c.getContext('2d'); \
+     if (!ctx) { \
+       const st = window.__conferStats && window.__conferStats.stats(); \
+       const n = st && st.drawn[c.dataset.participantId]; \
+       return n ? 'drawn:' + n : null; \
+     } \
+     const d = ctx.getImageData(0, 0, c.width, c.height).data; \
+     let sum = 0; \
+     for (let i = 0; i < d.length; i += 4 * 97) sum = (sum * 31 + d[i] + d[i + 1] + d[i + 2]) % 1000000007; \
+     return sum === 0 ? 1 : sum;";
+
+/// Waits for the named tile's canvas to show a picture, then to change.
+pub async fn check_moving_video(
+    wd: &WebDriver,
+    s: &str,
+    name: &str,
+    limit: Duration,
+) -> Result<()> {
+    let first = wd
+        .wait_until(
+            s,
+            &format!("{name}'s video"),
+            CANVAS_CHECKSUM,
+            json!([name]),
+            limit,
+        )
+        .await?;
+    wd.wait_until(
+        s,
+        &format!("{name}'s video to move"),
+        &format!(
+            "const now = (() => {{ {CANVAS_CHECKSUM} }})(); return now !== null && now !== arguments[1];"
+        ),
+        json!([name, first]),
+        limit,
+    )
+    .await
+    .map(drop)
 }

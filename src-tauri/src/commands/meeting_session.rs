@@ -39,7 +39,7 @@ use crate::models::{
     AppSettings, AudioLevel, ChatRequest, Encryption, EndKind, HostControl, JoinRequest,
     MEETING_EVENT, MeetingUpdate, SelfControl, end_words,
 };
-use crate::reconnect::{self, Backoff};
+use crate::reconnect::{self, Backoff, LayerMemory};
 use crate::state::{AppState, LocalMedia, MeetingHandle};
 use crate::status::{self, Levels, LossMeter};
 
@@ -306,6 +306,7 @@ impl<R: Runtime> Meeting<R> {
         &self,
         ui: &mut mpsc::Receiver<Command>,
         mut last_error: String,
+        layers: &mut LayerMemory,
     ) -> Option<(RouterConnection, String)> {
         let mut backoff = Backoff::new(Instant::now());
         loop {
@@ -326,6 +327,10 @@ impl<R: Runtime> Meeting<R> {
                             let (kind, reason) = end_words(&EndReason::Left);
                             self.emit(MeetingUpdate::Ended { kind, reason });
                             return None;
+                        }
+                        // Kept for the engine we rejoin with.
+                        Some(Command::SetVideoLayer { participant, layer }) => {
+                            layers.handle_asked(participant, layer);
                         }
                         // Nothing to send it to while disconnected.
                         Some(_) => {}
@@ -367,6 +372,8 @@ async fn run_meeting<R: Runtime>(
     mut ui: mpsc::Receiver<Command>,
 ) {
     let mut translator = Translator::new(meeting.encryption);
+    // The page's layer requests, replayed to the engine of each rejoin.
+    let mut layers = LayerMemory::default();
     let mut first = true;
     loop {
         let mut running = meeting.start(connection, token, first).await;
@@ -385,6 +392,9 @@ async fn run_meeting<R: Runtime>(
                         Command::Leave
                     });
                     left |= command == Command::Leave;
+                    if let Command::SetVideoLayer { participant, layer } = command {
+                        layers.handle_asked(participant, layer);
+                    }
                     let _ = running.commands.send(command).await;
                 }
                 note = running.notes.recv(), if notes_open => match note {
@@ -394,11 +404,13 @@ async fn run_meeting<R: Runtime>(
                 event = running.events.recv() => match event {
                     Some(Event::Ended(reason)) => break reason,
                     Some(event) => {
-                        if let Event::Joined { participant_id, .. } = &event {
+                        if let Event::Joined { participant_id, roster, .. } = &event {
                             admitted = true;
                             me = Some(*participant_id);
-                            after_admission(&meeting, &running.commands, reconnected).await;
+                            let replay = layers.replay(roster.iter().map(|e| e.participant_id));
+                            after_admission(&meeting, &running.commands, reconnected, replay).await;
                         }
+                        remember_layers(&mut layers, &event, &running.commands).await;
                         if let (Event::ParticipantUpdated(entry), Some(me)) = (&event, me)
                             && entry.participant_id == me
                         {
@@ -415,7 +427,7 @@ async fn run_meeting<R: Runtime>(
         if !left && reconnect::should_reconnect(&reason, admitted) {
             let last_error = reason.error_text().unwrap_or_default();
             meeting.emit(status_update(None, 0, None, 0.0, true));
-            match meeting.reconnect(&mut ui, last_error).await {
+            match meeting.reconnect(&mut ui, last_error, &mut layers).await {
                 Some((c, t)) => {
                     connection = c;
                     token = t;
@@ -432,11 +444,14 @@ async fn run_meeting<R: Runtime>(
 }
 
 /// Right after admission: tell the router we are muted (no audio flows
-/// then) and, after a reconnect, that the connection is back.
+/// then) and, after a reconnect, ask the new engine for the layers the page
+/// chose (`replay`, from [`LayerMemory::replay`]; the page will not ask
+/// again) and say that the connection is back.
 async fn after_admission<R: Runtime>(
     meeting: &Meeting<R>,
     commands: &mpsc::Sender<Command>,
     reconnected: bool,
+    replay: Vec<(ParticipantId, confer_wire::simulcast::LayerId)>,
 ) {
     let local = meeting.local();
     if local.muted {
@@ -445,10 +460,37 @@ async fn after_admission<R: Runtime>(
             .await;
     }
     if reconnected {
+        for (participant, layer) in replay {
+            let _ = commands
+                .send(Command::SetVideoLayer { participant, layer })
+                .await;
+        }
         meeting.emit(status_update(None, 0, None, 0.0, false));
         meeting.emit(MeetingUpdate::Notice {
             text: "Reconnected to the meeting.".into(),
         });
+    }
+}
+
+/// Keeps [`LayerMemory`] in step with the roster: forgets who left, and
+/// asks at once for the remembered layer of someone entering with an id
+/// the page already chose a layer for (after a router restart ids repeat).
+async fn remember_layers(
+    layers: &mut LayerMemory,
+    event: &Event,
+    commands: &mpsc::Sender<Command>,
+) {
+    match event {
+        Event::ParticipantLeft { participant_id, .. } => layers.handle_left(*participant_id),
+        Event::ParticipantJoined(entry) => {
+            if let Some(layer) = layers.handle_joined(entry.participant_id) {
+                let participant = entry.participant_id;
+                let _ = commands
+                    .send(Command::SetVideoLayer { participant, layer })
+                    .await;
+            }
+        }
+        _ => {}
     }
 }
 
@@ -488,7 +530,13 @@ fn status_update(
         key_epochs,
         rtt_ms,
         loss_percent,
-        quality: status::quality(loss_percent, rtt_ms),
+        // Nothing measured while the connection is down must not read as
+        // a good connection beside the reconnecting banner.
+        quality: if reconnecting {
+            crate::models::ConnectionQuality::Poor
+        } else {
+            status::quality(loss_percent, rtt_ms)
+        },
         reconnecting,
     }
 }
@@ -938,6 +986,10 @@ mod tests {
         assert_eq!(json["quality"], "poor");
         assert_eq!(json["securityCode"], "12345");
         assert_eq!(json["reconnecting"], false);
+        // While reconnecting nothing is measured: never "good".
+        let down = serde_json::to_value(status_update(None, 0, None, 0.0, true)).unwrap();
+        assert_eq!(down["quality"], "poor");
+        assert_eq!(down["reconnecting"], true);
     }
 
     #[test]
