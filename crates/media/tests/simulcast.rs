@@ -46,7 +46,7 @@ fn the_selector_forwards_one_layer_and_switches_at_a_keyframe() {
             let d =
                 LayerDescriptor::find_in_rtp(&bytes).expect("every video packet has a descriptor");
             seen_layers.insert(d.layer);
-            if selector.handle_packet(d) == Forwarding::Forward {
+            if selector.handle_packet(d, now) == Forwarding::Forward {
                 forwarded_layers.push((n, d.layer));
                 receiver.handle_packet(now, MediaPacket::parse(&bytes).unwrap());
             }

@@ -52,6 +52,16 @@ pub const LAYER_EXTENSION_LEN: usize = 8;
 /// How often a waiting selector asks again for a keyframe.
 pub const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 
+/// How long after its last packet a layer still counts as sent. Senders
+/// send every layer they have at least a few times a second, so a layer
+/// silent this long has stopped (a smaller camera, less bandwidth).
+pub const LAYER_GONE_AFTER: Duration = Duration::from_secs(2);
+
+/// How long a selector watches a sender before serving another layer than
+/// the one asked for: a frame's layers arrive one after another, and the
+/// first packets alone do not say which layers the sender has.
+pub const LAYER_DISCOVERY: Duration = Duration::from_millis(500);
+
 /// A simulcast layer, lowest resolution first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LayerId {
@@ -194,6 +204,12 @@ pub enum Forwarding {
 /// bandwidth estimate) changes its wish, [`Self::handle_packet`] for every
 /// video packet of the sender, and after either, [`Self::poll_keyframe_request`]
 /// to learn whether to send the sender a keyframe request (PLI) for a layer.
+///
+/// A receiver cannot know which layers a sender has (a sender with a small
+/// camera, or a low quality setting, sends fewer). So the selector serves
+/// the layer asked for when the sender sends it, and otherwise the nearest
+/// one it does send, smaller first ([`Self::serving`]); it moves to the
+/// asked-for layer once that layer appears.
 #[derive(Debug, Clone)]
 pub struct LayerSelector {
     /// The layer being forwarded now, if any.
@@ -202,6 +218,10 @@ pub struct LayerSelector {
     target: LayerId,
     /// When the last keyframe request was issued, to rate-limit them.
     last_request: Option<Instant>,
+    /// When a packet of each layer (by wire value) was last seen.
+    last_seen: [Option<Instant>; 3],
+    /// When the first packet of any layer was seen.
+    first_seen: Option<Instant>,
 }
 
 impl LayerSelector {
@@ -212,7 +232,32 @@ impl LayerSelector {
             current: None,
             target,
             last_request: None,
+            last_seen: [None; 3],
+            first_seen: None,
         }
+    }
+
+    /// The layer this receiver should get at `now`: the one it asked for if
+    /// the sender sends it (or the sender has not been watched for
+    /// [`LAYER_DISCOVERY`] yet), else the largest smaller layer the sender
+    /// sends, else the smallest larger one.
+    pub fn serving(&self, now: Instant) -> LayerId {
+        let sent = |layer: LayerId| {
+            self.last_seen[usize::from(layer.as_u8())]
+                .is_some_and(|t| now.saturating_duration_since(t) < LAYER_GONE_AFTER)
+        };
+        let discovering = self
+            .first_seen
+            .is_none_or(|t| now.saturating_duration_since(t) < LAYER_DISCOVERY);
+        if discovering || sent(self.target) {
+            return self.target;
+        }
+        let smaller = LayerId::ALL
+            .iter()
+            .rev()
+            .find(|l| **l < self.target && sent(**l));
+        let larger = LayerId::ALL.iter().find(|l| **l > self.target && sent(**l));
+        smaller.or(larger).copied().unwrap_or(self.target)
     }
 
     /// The layer being forwarded, if any.
@@ -234,14 +279,14 @@ impl LayerSelector {
         }
     }
 
-    /// Decides whether to forward a packet with descriptor `d`.
-    pub fn handle_packet(&mut self, d: LayerDescriptor) -> Forwarding {
-        if d.layer == self.target
-            && self.current != Some(self.target)
-            && d.keyframe
-            && d.start_of_frame
-        {
-            self.current = Some(self.target);
+    /// Decides whether to forward a packet with descriptor `d`, which
+    /// arrived at `now`.
+    pub fn handle_packet(&mut self, d: LayerDescriptor, now: Instant) -> Forwarding {
+        self.last_seen[usize::from(d.layer.as_u8())] = Some(now);
+        self.first_seen.get_or_insert(now);
+        let serving = self.serving(now);
+        if d.layer == serving && self.current != Some(serving) && d.keyframe && d.start_of_frame {
+            self.current = Some(serving);
             self.last_request = None;
             return Forwarding::Forward;
         }
@@ -255,14 +300,15 @@ impl LayerSelector {
     /// The layer to ask the sender for a keyframe of, if a switch is waiting
     /// and no request went out in the last [`KEYFRAME_REQUEST_INTERVAL`].
     pub fn poll_keyframe_request(&mut self, now: Instant) -> Option<LayerId> {
-        if self.current == Some(self.target) {
+        let serving = self.serving(now);
+        if self.current == Some(serving) {
             return None;
         }
         match self.last_request {
             Some(t) if now.saturating_duration_since(t) < KEYFRAME_REQUEST_INTERVAL => None,
             _ => {
                 self.last_request = Some(now);
-                Some(self.target)
+                Some(serving)
             }
         }
     }
@@ -325,6 +371,7 @@ mod tests {
     fn switches_only_on_a_keyframe_start() {
         use Forwarding::*;
         use LayerId::*;
+        let now = Instant::now();
         let mut s = LayerSelector::new(Medium);
         let cases = [
             (d(Medium, false, true), Drop, None),
@@ -336,7 +383,7 @@ mod tests {
             (d(High, true, true), Drop, Some(Medium)),
         ];
         for (i, (pkt, want, cur)) in cases.into_iter().enumerate() {
-            assert_eq!(s.handle_packet(pkt), want, "case {i}");
+            assert_eq!(s.handle_packet(pkt, now), want, "case {i}");
             assert_eq!(s.current(), cur, "case {i}");
         }
         s.request_layer(High);
@@ -348,7 +395,7 @@ mod tests {
             (d(High, false, true), Forward, Some(High)),
         ];
         for (i, (pkt, want, cur)) in cases.into_iter().enumerate() {
-            assert_eq!(s.handle_packet(pkt), want, "switch case {i}");
+            assert_eq!(s.handle_packet(pkt, now), want, "switch case {i}");
             assert_eq!(s.current(), cur, "switch case {i}");
         }
     }
@@ -366,7 +413,56 @@ mod tests {
             s.poll_keyframe_request(t0 + KEYFRAME_REQUEST_INTERVAL),
             Some(LayerId::Low)
         );
-        s.handle_packet(d(LayerId::Low, true, true));
-        assert_eq!(s.poll_keyframe_request(t0 + Duration::from_secs(5)), None);
+        s.handle_packet(d(LayerId::Low, true, true), t0 + Duration::from_secs(1));
+        assert_eq!(s.poll_keyframe_request(t0 + Duration::from_secs(1)), None);
+    }
+
+    #[test]
+    fn serves_the_nearest_layer_the_sender_sends_until_the_wanted_one_appears() {
+        use Forwarding::*;
+        use LayerId::*;
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut s = LayerSelector::new(High);
+        // Nothing seen yet: ask for what the receiver wants.
+        assert_eq!(s.poll_keyframe_request(t0), Some(High));
+        // The sender sends only Low and Medium. While the selector is still
+        // discovering the layers (a Low keyframe arrives first) it waits
+        // for High; then Medium is served, and the keyframe asked for is
+        // Medium's, not High's.
+        assert_eq!(s.handle_packet(d(Low, true, true), at(10)), Drop);
+        assert_eq!(s.handle_packet(d(Medium, false, true), at(20)), Drop);
+        assert_eq!(s.serving(at(20)), High);
+        assert_eq!(s.handle_packet(d(Low, false, true), at(590)), Drop);
+        assert_eq!(s.handle_packet(d(Medium, false, true), at(590)), Drop);
+        assert_eq!(s.serving(at(590)), Medium);
+        assert_eq!(s.poll_keyframe_request(at(600)), Some(Medium));
+        assert_eq!(s.handle_packet(d(Medium, true, true), at(700)), Forward);
+        assert_eq!(s.current(), Some(Medium));
+        assert_eq!(s.poll_keyframe_request(at(1300)), None);
+        // High appears: switch at its keyframe.
+        assert_eq!(s.handle_packet(d(High, false, true), at(1400)), Drop);
+        assert_eq!(s.handle_packet(d(Medium, false, true), at(1410)), Forward);
+        assert_eq!(s.poll_keyframe_request(at(1420)), Some(High));
+        assert_eq!(s.handle_packet(d(High, true, true), at(1500)), Forward);
+        assert_eq!(s.handle_packet(d(Medium, false, true), at(1510)), Drop);
+        // High stops: after LAYER_GONE_AFTER, back to Medium at its keyframe.
+        let later = at(1500) + LAYER_GONE_AFTER;
+        assert_eq!(s.serving(later), Medium);
+        assert_eq!(s.handle_packet(d(Medium, false, true), later), Drop);
+        assert_eq!(s.poll_keyframe_request(later), Some(Medium));
+        assert_eq!(s.handle_packet(d(Medium, true, true), later), Forward);
+    }
+
+    #[test]
+    fn a_smaller_wish_than_any_layer_sent_gets_the_smallest_sent() {
+        let t0 = Instant::now();
+        let mut s = LayerSelector::new(LayerId::Low);
+        s.handle_packet(d(LayerId::High, false, true), t0);
+        s.handle_packet(d(LayerId::Medium, false, true), t0);
+        let later = t0 + LAYER_DISCOVERY;
+        s.handle_packet(d(LayerId::High, false, true), later);
+        s.handle_packet(d(LayerId::Medium, false, true), later);
+        assert_eq!(s.serving(later), LayerId::Medium);
     }
 }

@@ -11,9 +11,10 @@
 //! - **Layer selection.** Camera video comes in up to three simulcast
 //!   layers, each its own SSRC. Each (receiver, sender) pair has a
 //!   [`LayerSelector`] that forwards only the layer the receiver subscribed
-//!   to (`DEFAULT_LAYER` until it says otherwise), switching only at that
-//!   layer's keyframe. While a switch waits, the router asks the sender for
-//!   a keyframe with a PLI of its own. Audio and screen share go to everyone.
+//!   to (`DEFAULT_LAYER` until it says otherwise), or the nearest layer the
+//!   sender sends when it lacks that one, switching only at that layer's
+//!   keyframe. While a switch waits, the router asks the sender for a
+//!   keyframe with a PLI of its own. Audio and screen share go to everyone.
 //! - **Feedback.** A receiver's PLI or generic NACK goes only to the
 //!   participant whose stream it names, never to the meeting. PLIs (the
 //!   router's and receivers') reach a sender's track at most once per
@@ -212,7 +213,7 @@ impl Router {
                 let Selection::Layer(selector) = selection else {
                     continue;
                 };
-                if selector.handle_packet(d) == Forwarding::Forward {
+                if selector.handle_packet(d, now) == Forwarding::Forward {
                     chosen.push(r.conn);
                 }
                 if let Some(layer) = selector.poll_keyframe_request(now) {

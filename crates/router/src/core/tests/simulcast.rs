@@ -244,3 +244,44 @@ fn bad_subscriptions_are_refused() {
     );
     assert!(h.router.is_open(a) && h.router.is_open(b));
 }
+
+#[test]
+fn a_layer_the_sender_does_not_send_is_served_by_the_nearest_one_it_does() {
+    // A sends only Low and Medium (a small camera); B asks for High.
+    let (mut h, [(a, pa), (b, _), _]) = meeting();
+    h.send(
+        b,
+        ClientMessage::Subscribe(Subscription::layer(pa, LayerId::High)),
+    );
+    h.drain();
+    let mut plis = Vec::new();
+    let mut got = Vec::new();
+    for seq in 0..40u16 {
+        // A keyframe every 10 frames, 20 ms apart: 800 ms in all.
+        let keyframe = seq % 10 == 0;
+        for layer in [LayerId::Low, LayerId::Medium] {
+            h.media(a, video(pa, layer, seq, keyframe, true));
+        }
+        h.now += Duration::from_millis(20);
+        let out = h.drain();
+        plis.extend(plis_to(a, &out));
+        got.extend(media_to(b, &out));
+    }
+    // While the router learns A's layers B gets nothing; then Medium from
+    // its next keyframe on, never Low.
+    let tracks: Vec<u8> = got
+        .iter()
+        .map(|p| confer_wire::ids::track_of_ssrc(ssrc_of(p)))
+        .collect();
+    assert!(!tracks.is_empty(), "B was never served");
+    assert!(
+        tracks.iter().all(|t| *t == track::VIDEO_BASE + 1),
+        "{tracks:?}"
+    );
+    assert_eq!(
+        got.first(),
+        Some(&video(pa, LayerId::Medium, 30, true, true))
+    );
+    // And the keyframes asked for became Medium's once A's layers were known.
+    assert_eq!(plis.last(), Some(&ssrc_for(pa, track::VIDEO_BASE + 1)));
+}
