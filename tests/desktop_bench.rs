@@ -27,6 +27,8 @@
 //!   (receive and count only).
 //! - `CONFER_BENCH_BATCH`: `0` sends each synthetic picture as its own
 //!   message instead of batching per display tick.
+//! - `CONFER_BENCH_CSS`: a style sheet added to the page before measuring,
+//!   to try what a style costs without rebuilding the app.
 //!
 //! The app signs in through the one-shot hand-off file
 //! (`CONFER_SIGN_IN_FILE`, see `src-tauri/src/sign_in_handoff.rs`), the
@@ -141,6 +143,20 @@ async fn measure(
         UI_TIMEOUT,
     )
     .await?;
+    // Extra CSS for trying a style's cost (e.g. tiles without rounded
+    // corners) without rebuilding the app.
+    if let Ok(css) = std::env::var("CONFER_BENCH_CSS") {
+        wd.execute(
+            s,
+            "const style = document.createElement('style');
+             style.textContent = arguments[0];
+             document.head.append(style);
+             return true;",
+            json!([css]),
+        )
+        .await?;
+        println!("bench: extra CSS {css:?}");
+    }
     let draw = setting("CONFER_BENCH_DRAW", "auto");
     let in_page = setting("CONFER_BENCH_DECODE", "page") == "page";
     wd.execute(
@@ -385,7 +401,42 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
         pss_kb / 1024,
         private_kb / 1024
     );
+    for (pid, name) in &pids {
+        let top: Vec<String> = pss_by_mapping(*pid)
+            .into_iter()
+            .take(MAPPINGS_SHOWN)
+            .map(|(mapping, kb)| format!("{mapping} {:.1}", kb as f64 / 1024.0))
+            .collect();
+        println!("bench: PSS MB by mapping, {name}: {}", top.join(", "));
+    }
     Ok(())
+}
+
+/// How many of each process's largest mappings the report names.
+const MAPPINGS_SHOWN: usize = 12;
+
+/// A process's proportional set size per mapping, largest first, in KiB:
+/// files by their name, anonymous memory as `[anon]`, plus `[heap]` and
+/// the like as the kernel names them.
+fn pss_by_mapping(pid: u32) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut sums: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut current = String::from("[anon]");
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let Some(first) = words.next() else { continue };
+        if first.contains('-') && !first.ends_with(':') {
+            // A mapping header: range perms offset dev inode [path].
+            let path = words.nth(4).unwrap_or("[anon]");
+            current = path.rsplit('/').next().unwrap_or(path).to_owned();
+        } else if first == "Pss:" {
+            let kb: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            *sums.entry(current.clone()).or_default() += kb;
+        }
+    }
+    let mut sorted: Vec<(String, u64)> = sums.into_iter().collect();
+    sorted.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+    sorted
 }
 
 /// The app's process on `display` and its WebKit children: `(pid, name)`.
@@ -443,7 +494,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     at(11) + at(12)
 }
 
-/// Resident memory of `pid` in kB.
 /// `Pss` and `Private_Clean + Private_Dirty` of a process, in KiB.
 fn smaps_rollup_kb(pid: u32) -> (u64, u64) {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
@@ -459,6 +509,7 @@ fn smaps_rollup_kb(pid: u32) -> (u64, u64) {
     )
 }
 
+/// Resident memory of `pid` in kB.
 fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()

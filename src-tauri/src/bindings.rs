@@ -16,6 +16,7 @@ use ts_rs::{Config, TS};
 
 use crate::commands::app::AppInfo;
 use crate::error::{ErrorKind, Wire};
+use crate::launch_link::LaunchLink;
 use crate::models::{
     AppSettings, AudioLevel, AuthState, ChatRequest, ConnectionQuality, DeviceChoice,
     EditMeetingRequest, Encryption, EndKind, HostControl, JoinRequest, MediaDevices,
@@ -23,6 +24,7 @@ use crate::models::{
     SelfControl, ShareKind, ShareSource, SignInRequest, SsoSignInStarted, VideoQuality,
     WaitingPerson,
 };
+use crate::rendering::Compositing;
 
 /// The file's first lines.
 const HEADER: &str = "/**
@@ -40,6 +42,7 @@ pub(crate) fn generate() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = [
         AppInfo::decl(&cfg),
+        Compositing::decl(&cfg),
         ErrorKind::decl(&cfg),
         Wire::decl(&cfg),
         AuthState::decl(&cfg),
@@ -67,6 +70,7 @@ pub(crate) fn generate() -> String {
         ShareKind::decl(&cfg),
         ShareSource::decl(&cfg),
         PreviewLevel::decl(&cfg),
+        LaunchLink::decl(&cfg),
     ];
     let n = |name: String| name;
     // Command name, its arguments (as `invoke` takes them), its result.
@@ -75,6 +79,11 @@ pub(crate) fn generate() -> String {
             "app_info",
             "Record<string, never>".into(),
             n(AppInfo::name(&cfg)),
+        ),
+        (
+            "take_launch_link",
+            "Record<string, never>".into(),
+            format!("{} | null", LaunchLink::name(&cfg)),
         ),
         (
             "auth_state",
@@ -218,6 +227,10 @@ pub(crate) fn generate() -> String {
     out.push_str(&format!(
         "\n/** The Tauri event the preview's `PreviewLevel` arrives under. */\nexport const PREVIEW_LEVEL_EVENT = {:?};\n",
         crate::models::PREVIEW_LEVEL_EVENT
+    ));
+    out.push_str(&format!(
+        "\n/** The Tauri event that says a `LaunchLink` waits in `take_launch_link`. */\nexport const LAUNCH_LINK_EVENT = {:?};\n",
+        crate::launch_link::LAUNCH_LINK_EVENT
     ));
     out.push_str("\n/** Every command: its `invoke` arguments and what it resolves to. */\nexport interface Commands {\n");
     for (name, args, result) in commands {

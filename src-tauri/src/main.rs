@@ -30,10 +30,12 @@ mod bindings;
 mod commands;
 mod credentials;
 mod error;
+mod launch_link;
 mod meeting_events;
 mod meeting_link;
 mod models;
 mod reconnect;
+mod rendering;
 mod settings;
 mod sign_in_handoff;
 mod state;
@@ -42,6 +44,8 @@ mod video;
 mod web_meetings;
 
 use std::process::ExitCode;
+
+use tauri::Manager;
 
 fn main() -> ExitCode {
     match run() {
@@ -66,11 +70,27 @@ fn run() -> Result<(), tauri::Error> {
     };
     let mut state = state::AppState::new(settings);
     *state.handoff.get_mut() = handoff;
+    let rendering = rendering::choose_here();
+    if let Some(warning) = &rendering.warning {
+        eprintln!("confer-desktop: {warning}");
+    }
+    let compositing = rendering.compositing;
     tauri::Builder::default()
+        .plugin(launch_link::single_instance())
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(launch_link::plugin())
         .manage(state)
+        .manage(compositing)
+        .setup(move |app| {
+            if let Some(window) = app.get_webview_window("main") {
+                rendering::apply(&window, compositing)?;
+            }
+            Ok(())
+        })
         .manage(commands::account::PendingSso::default())
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
+            launch_link::take_launch_link,
             commands::account::auth_state,
             commands::account::sign_in,
             commands::account::start_sign_in_sso,

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import type { Channel } from "@tauri-apps/api/core";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AppSettings, AuthState, MeetingUpdate } from "./bindings";
+import type { AppSettings, AuthState, LaunchLink, MeetingUpdate } from "./bindings";
 import { startApp } from "./app";
 import type { Shell } from "./ipc";
 
@@ -40,6 +40,7 @@ function fakeShell(answers: Record<string, (args: Record<string, unknown> | unde
   const calls: Array<[string, Record<string, unknown> | undefined]> = [];
   let emit: (u: MeetingUpdate) => void = () => {};
   let emitLevel: (p: { level: number }) => void = () => {};
+  let emitLaunchLink: () => void = () => {};
   const shell: Shell = {
     isTauri: () => true,
     invoke: async <T>(command: string, args?: Record<string, unknown>) => {
@@ -51,11 +52,18 @@ function fakeShell(answers: Record<string, (args: Record<string, unknown> | unde
     channel: <T>() => ({ id: 1 }) as unknown as Channel<T>,
     listen: async <T>(event: string, handler: (payload: T) => void) => {
       if (event === "preview-level") emitLevel = handler as (p: { level: number }) => void;
+      else if (event === "launch-link") emitLaunchLink = () => handler(null as T);
       else emit = handler as (u: MeetingUpdate) => void;
       return () => {};
     },
   };
-  return { shell, calls, emit: (u: MeetingUpdate) => emit(u), emitPreviewLevel: (level: number) => emitLevel({ level }) };
+  return {
+    shell,
+    calls,
+    emit: (u: MeetingUpdate) => emit(u),
+    emitPreviewLevel: (level: number) => emitLevel({ level }),
+    emitLaunchLink: () => emitLaunchLink(),
+  };
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -272,5 +280,107 @@ describe("app", () => {
     await flush();
     expect(fake.calls.filter(([c]) => c === "save_settings")).toHaveLength(1);
     expect(root.querySelector("#settings-dialog")).toBeNull();
+  });
+});
+
+describe("confer://join links the app is opened with", () => {
+  const appInfo = () => ({ name: "Confer", version: "0.1.0", tauriVersion: "2", os: "linux" });
+  const signedInAuth: AuthState = { ...signedOut, email: "ada@example.com", remembered: true };
+
+  /** A shell whose `take_launch_link` hands out `links` one by one, then null. */
+  function linkShell(auth: AuthState, links: LaunchLink[]) {
+    const queue = [...links];
+    return fakeShell({
+      app_info: appInfo,
+      auth_state: () => auth,
+      sign_in: () => signedInAuth,
+      list_meetings: () => [],
+      take_launch_link: () => queue.shift() ?? null,
+      ...devices,
+    });
+  }
+
+  const taken = (fake: ReturnType<typeof fakeShell>) => fake.calls.filter(([c]) => c === "take_launch_link").length;
+
+  it("opens the pre-join screen for the linked meeting once signed in", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const fake = linkShell(signedInAuth, [{ kind: "meeting", meeting: "482193765" }]);
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    await flush();
+    expect(app.screen()).toBe("home");
+    expect(root.querySelector("#prejoin .tagline")?.textContent).toBe("Meeting 482 193 765");
+    expect(root.querySelector<HTMLElement>("#home-notice")?.hidden).toBe(true);
+    // Joining from it sends the linked meeting, as the join box would.
+    root.querySelector("#prejoin-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    expect(fake.calls.find(([c]) => c === "join_meeting")?.[1]).toMatchObject({ request: { meeting: "482193765" } });
+  });
+
+  it("keeps a link that came before sign-in until the user signs in", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const fake = linkShell(signedOut, [{ kind: "meeting", meeting: "4821937650" }]);
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    await flush();
+    expect(app.screen()).toBe("start");
+    expect(taken(fake)).toBe(0);
+    // A link arriving now is not taken either: the shell keeps it.
+    fake.emitLaunchLink();
+    await flush();
+    expect(taken(fake)).toBe(0);
+    expect(root.querySelector("#prejoin")).toBeNull();
+
+    const email = root.querySelector<HTMLInputElement>("#sign-in-email");
+    const password = root.querySelector<HTMLInputElement>("#sign-in-password");
+    if (email === null || password === null) throw new Error("no sign-in form");
+    email.value = "ada@example.com";
+    password.value = "pw";
+    root.querySelector("#sign-in")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    await flush();
+    expect(app.screen()).toBe("home");
+    expect(root.querySelector("#prejoin .tagline")?.textContent).toBe("Meeting 482 193 7650");
+  });
+
+  it("says a link names no meeting and stays on the home screen", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const message = "that link does not open a Confer meeting";
+    const fake = linkShell(signedInAuth, [{ kind: "invalid", message }]);
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    await flush();
+    expect(app.screen()).toBe("home");
+    expect(root.querySelector("#prejoin")).toBeNull();
+    const notice = root.querySelector<HTMLElement>("#home-notice");
+    expect(notice?.hidden).toBe(false);
+    expect(notice?.textContent).toBe("That link does not open a Confer meeting.");
+    expect(fake.calls.map(([c]) => c)).not.toContain("start_preview");
+  });
+
+  it("takes a link handed to the running app when the shell announces it", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const links: LaunchLink[] = [];
+    const fake = fakeShell({
+      app_info: appInfo,
+      auth_state: () => signedInAuth,
+      list_meetings: () => [],
+      take_launch_link: () => links.shift() ?? null,
+      ...devices,
+    });
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    await flush();
+    expect(taken(fake)).toBe(1);
+    expect(root.querySelector("#prejoin")).toBeNull();
+    links.push({ kind: "meeting", meeting: "482193765" });
+    fake.emitLaunchLink();
+    await flush();
+    expect(taken(fake)).toBe(2);
+    expect(root.querySelector("#prejoin .tagline")?.textContent).toBe("Meeting 482 193 765");
   });
 });

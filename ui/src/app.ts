@@ -7,7 +7,7 @@
  */
 
 import type { AppSettings, AuthState, MeetingSettings } from "./bindings";
-import { call, describeError, loadAppInfo, onMeetingUpdate, onPreviewLevel, type Shell } from "./ipc";
+import { call, describeError, loadAppInfo, onLaunchLink, onMeetingUpdate, onPreviewLevel, sentence, type Shell } from "./ipc";
 import {
   addPendingChat,
   applyUpdate,
@@ -231,6 +231,28 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
     return error;
   };
 
+  // A `confer://join/...` link the app was opened with: the shell keeps it
+  // until the signed-in home screen shows (so one that comes before sign-in
+  // waits for it), and it then opens the same pre-join screen the join box
+  // does. A link that names no meeting is said so on the home screen.
+  const openLaunchLink = async () => {
+    if (!signedIn || current !== "home") return;
+    let link;
+    try {
+      link = await call(shell, "take_launch_link", {});
+    } catch {
+      return;
+    }
+    if (link === null) return;
+    if (link.kind === "invalid") {
+      home.update((s) => ({ ...s, notice: sentence(link.message) }));
+      return;
+    }
+    home.update((s) => ({ ...s, notice: null }));
+    const error = await join(link.meeting, null, null);
+    if (error !== null) home.update((s) => ({ ...s, notice: error }));
+  };
+
   const show = (screen: Screen) => {
     unmount();
     current = screen;
@@ -279,6 +301,7 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
           },
           openSettings: () => showSettings(false),
         });
+        void openLaunchLink();
         break;
       case "meeting":
         unmount = mountMeeting(root, meeting, {
@@ -325,9 +348,14 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
 
   show("start");
   void onMeetingUpdate(shell, (update) => meeting.update((s) => applyUpdate(s, update)));
+  void onLaunchLink(shell, () => void openLaunchLink());
   const ready = (async () => {
     const appInfo = await loadAppInfo(shell);
     start.update((s) => ({ ...s, appInfo }));
+    if (appInfo.status === "ready" && appInfo.info.compositing === "software") {
+      wall.preferWebGl = false;
+      previewWall.preferWebGl = false;
+    }
     if (!shell.isTauri()) return;
     try {
       const auth = await call(shell, "auth_state", {});

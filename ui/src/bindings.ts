@@ -23,7 +23,14 @@ tauriVersion: string,
 /**
  * The operating system family (`linux`, `macos`, `windows`).
  */
-os: string, };
+os: string, 
+/**
+ * Where the page is composited (`src-tauri/src/rendering.rs`), for
+ * bug reports about drawing.
+ */
+compositing: Compositing, };
+
+export type Compositing = "gpu" | "software";
 
 export type ErrorKind = "internal" | "not_signed_in" | "invalid_input" | "unreachable" | "refused" | "not_in_meeting" | "already_in_meeting" | "keyring";
 
@@ -529,15 +536,29 @@ export type PreviewLevel = {
  */
 level: number, };
 
+export type LaunchLink = { "kind": "meeting", 
+/**
+ * The meeting id's digits, as the join box takes them.
+ */
+meeting: string, } | { "kind": "invalid", 
+/**
+ * Plain words for the user.
+ */
+message: string, };
+
 /** The Tauri event every `MeetingUpdate` arrives under. */
 export const MEETING_EVENT = "meeting";
 
 /** The Tauri event the preview's `PreviewLevel` arrives under. */
 export const PREVIEW_LEVEL_EVENT = "preview-level";
 
+/** The Tauri event that says a `LaunchLink` waits in `take_launch_link`. */
+export const LAUNCH_LINK_EVENT = "launch-link";
+
 /** Every command: its `invoke` arguments and what it resolves to. */
 export interface Commands {
   app_info: { args: Record<string, never>; result: AppInfo };
+  take_launch_link: { args: Record<string, never>; result: LaunchLink | null };
   auth_state: { args: Record<string, never>; result: AuthState };
   sign_in: { args: { request: SignInRequest }; result: AuthState };
   start_sign_in_sso: { args: { slug: string }; result: SsoSignInStarted };

@@ -3,7 +3,7 @@ import type { AppInfo } from "./bindings";
 import { PREVIEW_LEVEL_EVENT } from "./bindings";
 import { call, describeError, type Shell, loadAppInfo, onPreviewLevel } from "./ipc";
 
-const info: AppInfo = { name: "Confer", version: "0.1.0", tauriVersion: "2.12.5", os: "linux" };
+const info: AppInfo = { name: "Confer", version: "0.1.0", tauriVersion: "2.12.5", os: "linux", compositing: "software" };
 
 function fakeShell(present: boolean, answer: () => Promise<unknown>): Shell & { calls: string[] } {
   const calls: string[] = [];

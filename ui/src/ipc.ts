@@ -11,7 +11,7 @@
 import { Channel, invoke as tauriInvoke, isTauri as tauriPresent } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
 import type { AppInfo, Commands, IpcError, MeetingUpdate } from "./bindings";
-import { MEETING_EVENT, PREVIEW_LEVEL_EVENT } from "./bindings";
+import { LAUNCH_LINK_EVENT, MEETING_EVENT, PREVIEW_LEVEL_EVENT } from "./bindings";
 
 /** What the start screen knows about the app it runs in. */
 export type AppInfoState =
@@ -75,6 +75,15 @@ export async function onPreviewLevel(shell: Shell, handler: (level: number) => v
     const level = typeof payload?.level === "number" && Number.isFinite(payload.level) ? payload.level : 0;
     handler(Math.min(1, Math.max(0, level)));
   });
+}
+
+/** Watches for `confer://join/...` links handed to the running app; the
+ * handler then takes the link with `take_launch_link` (the event carries
+ * nothing: the shell keeps the link until it is taken). Nothing happens in
+ * a browser. */
+export async function onLaunchLink(shell: Shell, handler: () => void): Promise<() => void> {
+  if (!shell.isTauri() || shell.listen === undefined) return () => {};
+  return shell.listen<unknown>(LAUNCH_LINK_EVENT, () => handler());
 }
 
 /** Asks the shell for the app's name and version (command `app_info`). */

@@ -155,6 +155,34 @@ describe("LatestFrames", () => {
     expect(released).toEqual([1, 3]);
   });
 
+  it("with depth 2, paints a burst's pictures in turn and drops only beyond two", () => {
+    const released: number[] = [];
+    const frames = new LatestFrames<number>((f) => released.push(f), 2);
+    expect(frames.offer(1, 1)).toBe(true);
+    frames.offer(1, 2);
+    frames.offer(2, 10);
+    expect(frames.take()).toEqual([
+      [1, 1],
+      [2, 10],
+    ]);
+    // Tile 1's second picture waits for the next paint, which the caller
+    // must request (offers no longer ask while it is outstanding).
+    expect(frames.waiting).toBe(true);
+    expect(frames.offer(2, 11)).toBe(false);
+    expect(frames.take()).toEqual([
+      [1, 2],
+      [2, 11],
+    ]);
+    expect(frames.waiting).toBe(false);
+    expect(frames.offer(1, 3)).toBe(true);
+    frames.offer(1, 4);
+    frames.offer(1, 5);
+    expect(released).toEqual([3]);
+    expect(Object.fromEntries(frames.dropped)).toEqual({ 1: 1 });
+    frames.clear();
+    expect(released).toEqual([3, 4, 5]);
+  });
+
   it("has nothing to paint after a take or a clear", () => {
     const frames = new LatestFrames<number>();
     frames.offer(1, 1);
@@ -173,9 +201,11 @@ describe("VideoWall", () => {
     const wall = new VideoWall((paint) => paints.push(paint));
     wall.handle(concat(message(1, 4, 2, 16, 128, 128), message(2, 4, 2, 16, 128, 128)));
     wall.handle(message(1, 4, 2, 16, 128, 128));
+    wall.handle(message(1, 4, 2, 16, 128, 128));
     expect(paints.length).toBe(1);
     const s = wall.stats();
-    expect([s.received, s.pictures, s.malformed]).toEqual([2, 3, 0]);
+    expect([s.received, s.pictures, s.malformed]).toEqual([3, 4, 0]);
+    // A tile holds two pictures for coming paints; the third drops the oldest.
     expect(s.dropped).toEqual({ 1: 1 });
   });
 
@@ -194,6 +224,30 @@ describe("VideoWall", () => {
     wall.handle(message(1, 4, 2, 16, 128, 128));
     expect(paints.length).toBe(0);
     expect(wall.stats().pictures).toBe(1);
+  });
+
+  it("asks for WebGL only while it is preferred", () => {
+    const asked: string[] = [];
+    vi.spyOn(HTMLCanvasElement.prototype, "getContext").mockImplementation((kind: string) => {
+      asked.push(kind);
+      return null;
+    });
+    const paints: (() => void)[] = [];
+    const wall = new VideoWall((paint) => paints.push(paint));
+    wall.preferWebGl = false;
+    wall.canvasFor(1);
+    wall.handle(message(1, 4, 2, 16, 128, 128));
+    paints.shift()?.();
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.filter((k) => k.startsWith("webgl"))).toEqual([]);
+
+    asked.length = 0;
+    const preferring = new VideoWall((paint) => paints.push(paint));
+    preferring.canvasFor(2);
+    preferring.handle(message(2, 4, 2, 16, 128, 128));
+    paints.shift()?.();
+    expect(asked[0]).toBe("webgl2");
+    vi.restoreAllMocks();
   });
 
   it("keeps a participant's canvas across calls and forgets it on clear", () => {
@@ -262,7 +316,7 @@ describe("VideoWall with access units", () => {
   };
   const SPS_KEYFRAME = [0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0, 0, 0, 1, 0x65, 0x88];
 
-  it("decodes from the first keyframe and paints the latest frame per tile", () => {
+  it("decodes from the first keyframe and paints a burst's frames in turn", () => {
     const { wall, paints, asked, closed } = setup();
     wall.handle(unit(5, 0, [0, 0, 1, 0x41])); // a delta before any keyframe
     expect(wall.stats().decoders[5]).toMatchObject({ skipped: 1, decoded: 0, keyframeRequests: 1 });
@@ -270,19 +324,25 @@ describe("VideoWall with access units", () => {
     wall.handle(concat(unit(5, FLAG_KEYFRAME, SPS_KEYFRAME), unit(5, 0, [0, 0, 1, 0x41])));
     expect(paints.length).toBe(1);
     paints[0]?.();
-    const s = wall.stats();
+    let s = wall.stats();
     expect(s.decoders[5]).toMatchObject({ units: 3, decoded: 2, errors: 0 });
-    expect(s.dropped).toEqual({ 5: 1 });
-    // The replaced frame and the painted one are both closed.
-    expect(closed.length).toBe(2);
+    // Two frames came in one burst: the first is painted (and closed), the
+    // second waits for the paint the wall asked for.
+    expect(s.dropped).toEqual({});
+    expect(closed.length).toBe(1);
+    expect(paints.length).toBe(2);
     expect(wall.canvasFor(5).hidden).toBe(false);
     expect(s.units).toBe(3);
-    // Drawn once, at the frame's size, on a canvas of that size.
+    // Drawn at the frame's size, on a canvas of that size.
     expect(draws).toEqual([[0, 0, 4, 2]]);
     expect([wall.canvasFor(5).width, wall.canvasFor(5).height]).toEqual([4, 2]);
     expect(s.drawn).toEqual({ 5: 1 });
     expect(s.sizes).toEqual({ 5: [4, 2] });
-    expect(s.sizes).toEqual({ 5: [4, 2] });
+    paints[1]?.();
+    s = wall.stats();
+    expect(s.drawn).toEqual({ 5: 2 });
+    expect(closed.length).toBe(2);
+    expect(paints.length).toBe(2);
   });
 
   it("keeps screens apart from cameras", () => {

@@ -138,45 +138,70 @@ export function tileKey(participant: number, screen: boolean): number {
  * counts as dropped for its tile.
  */
 export class LatestFrames<T> {
-  private pending = new Map<number, T>();
+  private pending = new Map<number, T[]>();
   private requested = false;
   /** Pictures replaced before they were painted, per tile. */
   readonly dropped = new Map<number, number>();
 
   /** `release` is given each picture that is dropped unpainted (decoded
-   * frames hold decoder memory until closed). */
-  constructor(private readonly release: (frame: T) => void = () => undefined) {}
+   * frames hold decoder memory until closed). `depth`: how many pictures
+   * a tile may hold for coming paints. With 1 only the latest is painted;
+   * with 2 a picture that arrives in the same paint interval as the one
+   * before it (decoders deliver in bursts when the page is busy) is
+   * painted at the next paint instead of being dropped, at the cost of at
+   * most one picture's delay. */
+  constructor(
+    private readonly release: (frame: T) => void = () => undefined,
+    private readonly depth = 1,
+  ) {}
 
-  /** Keeps `frame` as `id`'s next picture; true when the caller must
-   * request a paint (none is outstanding). */
+  /** Keeps `frame` as one of `id`'s next pictures, dropping the oldest
+   * beyond the depth; true when the caller must request a paint (none is
+   * outstanding). */
   offer(id: number, frame: T): boolean {
-    const replaced = this.pending.get(id);
-    if (replaced !== undefined) {
+    const queue = this.pending.get(id) ?? [];
+    queue.push(frame);
+    while (queue.length > this.depth) {
+      const replaced = queue.shift() as T;
       this.dropped.set(id, (this.dropped.get(id) ?? 0) + 1);
       this.release(replaced);
     }
-    this.pending.set(id, frame);
+    this.pending.set(id, queue);
     if (this.requested) return false;
     this.requested = true;
     return true;
   }
 
-  /** The pictures to paint now, one per tile, and forgets them. */
+  /** The pictures to paint now, the oldest held per tile, and forgets
+   * them. When pictures remain for a later paint, {@link waiting} is true
+   * and the caller must request that paint. */
   take(): [number, T][] {
-    const due = [...this.pending];
-    this.pending = new Map();
-    this.requested = false;
+    const due: [number, T][] = [];
+    for (const [id, queue] of this.pending) {
+      const first = queue.shift();
+      if (first !== undefined) due.push([id, first]);
+      if (queue.length === 0) this.pending.delete(id);
+    }
+    this.requested = this.pending.size > 0;
     return due;
+  }
+
+  /** Whether pictures wait for another paint after {@link take}. */
+  get waiting(): boolean {
+    return this.pending.size > 0;
   }
 
   /** Forgets pending pictures and counters. */
   clear(): void {
-    for (const frame of this.pending.values()) this.release(frame);
+    for (const queue of this.pending.values()) for (const frame of queue) this.release(frame);
     this.pending.clear();
     this.requested = false;
     this.dropped.clear();
   }
 }
+
+/** Pictures a tile may hold for coming paints (see {@link LatestFrames}). */
+const PAINT_DEPTH = 2;
 
 /** How the wall draws: a renderer preference, or "none" to receive and
  * count pictures without drawing (isolates IPC cost in the benchmark). */
@@ -245,7 +270,7 @@ export class VideoWall {
   private readonly tiles = new Map<number, Tile>();
   private readonly frames = new LatestFrames<Pending>((p) => {
     if (p.kind === "frame") p.frame.close();
-  });
+  }, PAINT_DEPTH);
   private readonly decoders = new Map<number, StreamDecoder<DecodedFrame>>();
   private readonly decoderFactory: DecoderFactory<DecodedFrame> | null;
   private readonly askKeyframe: (participant: number, screen: boolean) => void;
@@ -261,6 +286,11 @@ export class VideoWall {
   units = 0;
   /** How I420 tiles are drawn; read when a tile's renderer is created. */
   mode: WallMode = "auto";
+  /** Whether "auto" may choose WebGL. The app turns it off when the
+   * webview composites in software (`AppInfo.compositing`): a WebGL
+   * canvas then costs an OpenGL context and a read-back per picture for
+   * nothing the 2D canvas cannot do. */
+  preferWebGl = true;
   private timing: Timing = { unpackMs: 0, drawMs: 0, paints: 0 };
 
   /** `requestFrame` schedules the paint (the browser's
@@ -370,6 +400,7 @@ export class VideoWall {
     }
     this.timing.drawMs += performance.now() - start;
     this.timing.paints += 1;
+    if (this.frames.waiting) this.requestFrame(() => this.paint());
   }
 
   /** Draws a decoded frame with the 2D canvas, then closes it. */
@@ -404,7 +435,7 @@ export class VideoWall {
       tile.context = null;
       tile.renderer = createRenderer(tile.canvas, "2d", true);
     }
-    tile.renderer ??= createRenderer(tile.canvas, this.mode === "2d" ? "2d" : "auto", tile.lost);
+    tile.renderer ??= createRenderer(tile.canvas, this.mode === "2d" || !this.preferWebGl ? "2d" : "auto", tile.lost);
     this.sizes.set(key, [picture.width, picture.height]);
     if (tile.renderer.draw(picture)) return true;
     if (tile.lost) return false;

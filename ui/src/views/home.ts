@@ -25,6 +25,9 @@ export interface HomeState {
   meetings: ScheduledMeeting[];
   loading: boolean;
   listError: string | null;
+  /** Something to tell the user that no form asked for, such as a
+   * `confer://` link that names no meeting; none when absent or null. */
+  notice?: string | null;
 }
 
 /** What the home screen does; each resolves to an error to show, or null. */
@@ -183,6 +186,7 @@ export function mountHome(root: HTMLElement, store: Store<HomeState>, actions: H
   const list = h("ul", { id: "meetings", class: "meetings", "aria-labelledby": "meetings-title" });
   const listStatus = h("p", { id: "meetings-status", class: "form-status", role: "status" });
   const account = h("span", { id: "account-email", class: "account" });
+  const notice = h("p", { id: "home-notice", class: "form-status error", role: "status", hidden: true });
   const signOut = h("button", { type: "button", class: "secondary", id: "sign-out" }, "Sign out");
   signOut.addEventListener("click", () => actions.signOut());
   const theme = h("button", { type: "button", class: "secondary", id: "theme-toggle", "aria-label": "Switch theme" }, "Theme");
@@ -201,6 +205,7 @@ export function mountHome(root: HTMLElement, store: Store<HomeState>, actions: H
       h("h1", { id: "home-title", class: "wordmark small" }, "Confer"),
       h("div", { class: "topbar-end" }, account, settings, theme, signOut),
     ),
+    notice,
     h(
       "div",
       { class: "home-grid" },
@@ -259,6 +264,8 @@ export function mountHome(root: HTMLElement, store: Store<HomeState>, actions: H
 
   const draw = (state: HomeState): void => {
     account.textContent = state.remembered ? state.email : `${state.email} (until you quit)`;
+    notice.textContent = state.notice ?? "";
+    notice.hidden = !state.notice;
     list.replaceChildren(...state.meetings.map(row));
     listStatus.textContent = state.loading
       ? "Loading…"

@@ -58,7 +58,7 @@ describe("start screen", () => {
     store.set({
       appInfo: {
         status: "ready",
-        info: { name: "Confer", version: "0.1.0", tauriVersion: "2.12.5", os: "linux" },
+        info: { name: "Confer", version: "0.1.0", tauriVersion: "2.12.5", os: "linux", compositing: "software" },
       },
     });
     expect(version?.textContent).toBe("Confer 0.1.0");
