@@ -303,6 +303,12 @@ async fn check_meeting_link(
 /// Runs the app binary again with `link`, as the desktop does for a
 /// clicked link, and waits for it to exit successfully.
 async fn second_launch(app: &Path, link: &str, display: &str, server: &Server) -> Result<()> {
+    // A launcher's sign-in file given to the second launch: it must be left
+    // alone (the running app signed in long ago), not used up.
+    let scratch = tempfile::tempdir()?;
+    let unused_handoff = scratch.path().join("session.json");
+    std::fs::write(&unused_handoff, b"{}")?;
+    std::fs::set_permissions(&unused_handoff, std::fs::Permissions::from_mode(0o600))?;
     let mut child = Command::new(app)
         .arg(link)
         .env("DISPLAY", display)
@@ -310,7 +316,7 @@ async fn second_launch(app: &Path, link: &str, display: &str, server: &Server) -
         .env_remove("WAYLAND_DISPLAY")
         .env("CONFER_SERVER_URL", &server.api)
         .env("CONFER_CA_FILE", &server.ca)
-        .env_remove("CONFER_SIGN_IN_FILE")
+        .env("CONFER_SIGN_IN_FILE", &unused_handoff)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -338,6 +344,10 @@ async fn second_launch(app: &Path, link: &str, display: &str, server: &Server) -
     ensure!(
         status.success(),
         "a second launch exited with {status}: {stderr}"
+    );
+    ensure!(
+        unused_handoff.exists(),
+        "a second launch used up the sign-in file before handing its link over"
     );
     Ok(())
 }

@@ -60,16 +60,8 @@ fn main() -> ExitCode {
 /// Builds the app with its commands and runs it until the last window closes.
 fn run() -> Result<(), tauri::Error> {
     let settings = settings::Settings::from_env();
-    let handoff = match sign_in_handoff::take_from_env(&settings.server_url) {
-        Ok(session) => session,
-        Err(e) => {
-            // Not fatal: the app starts signed out and the user signs in.
-            eprintln!("confer-desktop: {e}");
-            None
-        }
-    };
-    let mut state = state::AppState::new(settings);
-    *state.handoff.get_mut() = handoff;
+    let server_url = settings.server_url.clone();
+    let state = state::AppState::new(settings);
     let rendering = rendering::choose_here();
     if let Some(warning) = &rendering.warning {
         eprintln!("confer-desktop: {warning}");
@@ -82,6 +74,24 @@ fn run() -> Result<(), tauri::Error> {
         .manage(state)
         .manage(compositing)
         .setup(move |app| {
+            // Taken here, after the single-instance plugin let this process
+            // run: a second launch hands its link to the running app and
+            // exits before setup, leaving a sign-in file it was given alone.
+            let handoff = match sign_in_handoff::take_from_env(&server_url) {
+                Ok(session) => session,
+                Err(e) => {
+                    // Not fatal: the app starts signed out and the user signs in.
+                    eprintln!("confer-desktop: {e}");
+                    None
+                }
+            };
+            // Nothing else holds the slot before the page runs.
+            match app.state::<state::AppState>().handoff.try_lock() {
+                Ok(mut slot) => *slot = handoff,
+                Err(_) => {
+                    eprintln!("confer-desktop: the sign-in hand-off was busy; sign in by hand")
+                }
+            }
             if let Some(window) = app.get_webview_window("main") {
                 rendering::apply(&window, compositing)?;
             }
