@@ -29,6 +29,8 @@
 //!   message instead of batching per display tick.
 //! - `CONFER_BENCH_CSS`: a style sheet added to the page before measuring,
 //!   to try what a style costs without rebuilding the app.
+//! - `CONFER_BENCH_VIDEO_OFF`: in the meeting, the app joins with its own
+//!   camera off (what the camera costs the app).
 //!
 //! The app signs in through the one-shot hand-off file
 //! (`CONFER_SIGN_IN_FILE`, see `src-tauri/src/sign_in_handoff.rs`), the
@@ -224,6 +226,10 @@ async fn measure(
         )
         .await?;
     if next == json!("prejoin") {
+        if std::env::var_os("CONFER_BENCH_VIDEO_OFF").is_some() {
+            wd.click(s, "#prejoin-video-off").await?;
+            println!("bench: the app joins with its camera off");
+        }
         wd.click(s, "#prejoin-join").await?;
     }
     wd.wait_until(
@@ -367,6 +373,7 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
             decoders.join(" ")
         );
     }
+    println!("bench: picture size per tile: {}", after["sizes"]);
     println!(
         "bench: page main thread per s: unpack {:.0} ms, upload+draw {:.0} ms",
         rate(&["timing", "unpackMs"]),
