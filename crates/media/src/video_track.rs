@@ -243,7 +243,11 @@ pub struct VideoReceiver {
     media_ssrc: Option<u32>,
     jitter: JitterBuffer,
     reassembler: FrameReassembler,
-    decoder: VideoDecoder,
+    /// Made at the first [`Self::decode`]: a receiver whose frames are
+    /// decoded elsewhere (the desktop app's page decodes with WebCodecs)
+    /// never holds one. An OpenH264 decoder takes about 4 MB at once, so a
+    /// 10-person meeting spent 30-40 MB on nine unused decoders.
+    decoder: Option<VideoDecoder>,
     /// Decoded pictures not yet taken.
     frames: VecDeque<VideoFrame>,
     /// Feedback waiting to be sent.
@@ -268,7 +272,7 @@ impl VideoReceiver {
             media_ssrc: None,
             jitter: JitterBuffer::new(JitterConfig::video()),
             reassembler: FrameReassembler::new(),
-            decoder: VideoDecoder::new()?,
+            decoder: None,
             frames: VecDeque::new(),
             feedback: VecDeque::new(),
             last_keyframe_request: None,
@@ -366,7 +370,18 @@ impl VideoReceiver {
     /// Decodes one opened frame (Annex B); `None` when the decoder has no
     /// picture for it, or rejected it (then a keyframe is requested).
     pub fn decode(&mut self, timestamp: u32, annex_b: &[u8]) -> Option<VideoFrame> {
-        match self.decoder.decode_annex_b(annex_b, timestamp) {
+        let decoder = match &mut self.decoder {
+            Some(decoder) => decoder,
+            None => match VideoDecoder::new() {
+                Ok(made) => self.decoder.insert(made),
+                Err(_) => {
+                    // Tried again at the next frame; nothing can be shown.
+                    self.stats.decode_errors += 1;
+                    return None;
+                }
+            },
+        };
+        match decoder.decode_annex_b(annex_b, timestamp) {
             Ok(Some(pic)) => {
                 self.stats.decoded += 1;
                 Some(pic)
@@ -385,6 +400,12 @@ impl VideoReceiver {
     pub fn handle_unusable_frame(&mut self) {
         self.reassembler.handle_unusable_frame();
         self.want_keyframe = true;
+    }
+
+    /// Whether this receiver has made its decoder (it does at the first
+    /// [`Self::decode`]; one that only hands frames on never does).
+    pub fn holds_decoder(&self) -> bool {
+        self.decoder.is_some()
     }
 
     /// Whether pictures are being dropped until a keyframe arrives.
@@ -423,5 +444,23 @@ impl VideoReceiver {
             });
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod decoder_tests {
+    use super::*;
+    use crate::source::PatternSource;
+
+    #[test]
+    fn the_decoder_is_made_at_the_first_decode_only() {
+        let mut encoder = VideoEncoder::new(VideoEncoderConfig::camera(LayerId::Low)).unwrap();
+        let picture = PatternSource::picture(320, 180, 0);
+        let unit = encoder.encode(&picture).unwrap().unwrap().to_annex_b();
+        let mut receiver = VideoReceiver::new(7).unwrap();
+        assert!(!receiver.holds_decoder(), "made before anything to decode");
+        let decoded = receiver.decode(0, &unit);
+        assert!(receiver.holds_decoder());
+        assert_eq!(decoded.map(|p| (p.width, p.height)), Some((320, 180)));
     }
 }
