@@ -99,7 +99,9 @@ async fn scenario(tools: Tools) -> Result<()> {
     let result = async {
         // 1. A link that names no meeting.
         hand_off_sign_in(&session_json, &handoff)?;
-        let s = new_session_with_args(&wd, &app, &["confer://join/not-a-meeting"]).await?;
+        let s = wd
+            .new_session_with_args(&app, &["confer://join/not-a-meeting"])
+            .await?;
         let checked = check_not_a_meeting(&wd, &s).await;
         let closed = wd.delete_session(&s).await;
         checked?;
@@ -113,7 +115,7 @@ async fn scenario(tools: Tools) -> Result<()> {
         // 2. A meeting link, at start and then handed to the running app.
         hand_off_sign_in(&session_json, &handoff)?;
         let link = format!("confer://join/{meeting}");
-        let s = new_session_with_args(&wd, &app, &[&link]).await?;
+        let s = wd.new_session_with_args(&app, &[&link]).await?;
         let checked = check_meeting_link(
             &wd,
             &s,
@@ -149,21 +151,6 @@ fn hand_off_sign_in(session_json: &Path, handoff: &Path) -> Result<()> {
     std::fs::copy(session_json, handoff).context("copying the CLI's session.json")?;
     std::fs::set_permissions(handoff, std::fs::Permissions::from_mode(0o600))?;
     Ok(())
-}
-
-/// Starts the app with `args` on its command line (tauri-driver passes
-/// `tauri:options.args` on to the app) and returns the session id.
-async fn new_session_with_args(wd: &WebDriver, app: &Path, args: &[&str]) -> Result<String> {
-    let caps = json!({
-        "capabilities": { "alwaysMatch": { "tauri:options": { "application": app, "args": args } } }
-    });
-    let value = wd
-        .call(reqwest::Method::POST, "session", Some(caps))
-        .await?;
-    value["sessionId"]
-        .as_str()
-        .map(str::to_owned)
-        .with_context(|| format!("no sessionId in {value}"))
 }
 
 /// A script returning the signed-in account's email once the home screen shows.

@@ -321,8 +321,14 @@ impl WebDriver {
 
     /// Starts the app and returns the session id.
     pub async fn new_session(&self, app: &Path) -> Result<String> {
+        self.new_session_with_args(app, &[]).await
+    }
+
+    /// Starts the app with `args` on its command line (tauri-driver passes
+    /// `tauri:options.args` on to the app) and returns the session id.
+    pub async fn new_session_with_args(&self, app: &Path, args: &[&str]) -> Result<String> {
         let caps = json!({
-            "capabilities": { "alwaysMatch": { "tauri:options": { "application": app } } }
+            "capabilities": { "alwaysMatch": { "tauri:options": { "application": app, "args": args } } }
         });
         let value = self
             .call(reqwest::Method::POST, "session", Some(caps))
