@@ -223,19 +223,7 @@ async fn check_meeting_link(
     bus: Option<&SessionBus>,
 ) -> Result<()> {
     let want = format!("Meeting {}", grouped(meeting));
-    let shown = wd
-        .wait_until(
-            s,
-            "the pre-join screen",
-            PREJOIN_MEETING,
-            json!([]),
-            UI_TIMEOUT,
-        )
-        .await?;
-    ensure!(
-        shown == json!(want),
-        "the pre-join screen says {shown}, want {want:?}"
-    );
+    expect_prejoin(wd, s, "the pre-join screen", &want).await?;
     wd.save_screenshot(s, "desktop_deep_link_prejoin").await?;
     // Behind it, the signed-in home screen: the link waited for the sign-in.
     wait_home(wd, s).await?;
@@ -264,19 +252,13 @@ async fn check_meeting_link(
     // A click on a link while the app runs: the binary starts again with
     // the link, hands it over and exits, without opening a window.
     second_launch(app, link, display, server).await?;
-    let shown = wd
-        .wait_until(
-            s,
-            "the pre-join screen from the handed-over link",
-            PREJOIN_MEETING,
-            json!([]),
-            UI_TIMEOUT,
-        )
-        .await?;
-    ensure!(
-        shown == json!(want),
-        "the pre-join screen says {shown}, want {want:?}"
-    );
+    expect_prejoin(
+        wd,
+        s,
+        "the pre-join screen from the handed-over link",
+        &want,
+    )
+    .await?;
     let handles = wd.get(s, "window/handles").await?;
     ensure!(
         handles.as_array().is_some_and(|h| h.len() == 1),
@@ -431,4 +413,17 @@ fn grouped(id: u64) -> String {
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Waits for the pre-join screen (`what` says why it should show) and
+/// checks it names the meeting as `want`.
+async fn expect_prejoin(wd: &WebDriver, s: &str, what: &str, want: &str) -> Result<()> {
+    let shown = wd
+        .wait_until(s, what, PREJOIN_MEETING, json!([]), UI_TIMEOUT)
+        .await?;
+    ensure!(
+        shown == json!(want),
+        "the pre-join screen says {shown}, want {want:?}"
+    );
+    Ok(())
 }

@@ -500,16 +500,7 @@ async fn drive(
     signal("-STOP", &pid.to_string());
     tokio::time::sleep(FROZEN_FOR).await;
     signal("-CONT", &pid.to_string());
-    wd.wait_until(
-        s,
-        "the notice that we reconnected (after the freeze), and no banner",
-        "const said = [...document.querySelectorAll('#notices .notice')] \
-           .at(-1)?.textContent === arguments[0]; \
-         return said && document.querySelector('#banner').hidden;",
-        json!([RECONNECTED]),
-        REJOIN_TIMEOUT,
-    )
-    .await?;
+    wait_reconnected(wd, s, "after the freeze").await?;
     wait_for_tiles(wd, s, &["Rena Host (you)", "Cli One"]).await?;
     ensure!(
         tile_id(wd, s, "Cli One").await? == one,
@@ -596,16 +587,7 @@ async fn drive(
     // The server comes back where it was: same ports, same data directory.
     // Blocking (it waits for the ready line) on this multi-threaded runtime.
     tokio::task::block_in_place(|| server.restart())?;
-    wd.wait_until(
-        s,
-        "the notice that we reconnected (after the restart), and no banner",
-        "const said = [...document.querySelectorAll('#notices .notice')] \
-           .at(-1)?.textContent === arguments[0]; \
-         return said && document.querySelector('#banner').hidden;",
-        json!([RECONNECTED]),
-        REJOIN_TIMEOUT,
-    )
-    .await?;
+    wait_reconnected(wd, s, "after the restart").await?;
     wait_for_tiles(wd, s, &["Rena Host (you)"]).await?;
     wd.save_screenshot(s, "desktop_reconnected").await?;
 
@@ -704,5 +686,21 @@ async fn drive(
         std::io::stderr(),
         "desktop_reconnect: meeting {meeting} survived a server restart"
     );
+    Ok(())
+}
+
+/// Waits until the last notice says we reconnected and the reconnecting
+/// banner is gone; `after` names the drop, for the error message.
+async fn wait_reconnected(wd: &WebDriver, s: &str, after: &str) -> Result<()> {
+    wd.wait_until(
+        s,
+        &format!("the notice that we reconnected ({after}), and no banner"),
+        "const said = [...document.querySelectorAll('#notices .notice')] \
+           .at(-1)?.textContent === arguments[0]; \
+         return said && document.querySelector('#banner').hidden;",
+        json!([RECONNECTED]),
+        REJOIN_TIMEOUT,
+    )
+    .await?;
     Ok(())
 }
