@@ -9,8 +9,10 @@
 //! dropped per tile per second, messages and pictures the page received
 //! and the milliseconds it spent unpacking and drawing (from the UI's
 //! `window.__conferStats`), the CPU the app and each WebKit process used
-//! over 10 s (from `/proc/<pid>/stat`), and their resident memory
-//! (`VmRSS`). Ignored by default; run it with
+//! over 10 s (from `/proc/<pid>/stat`), their resident memory (`VmRSS`),
+//! and their PSS summed, sampled every second of those 10 s (it rises
+//! and falls with the page's garbage collection). Ignored by default; run
+//! it with
 //! `cargo test -p confer-desktop --test desktop_bench -- --ignored --nocapture`
 //! or `scripts/bench-desktop.sh` (which also runs release builds).
 //!
@@ -312,13 +314,22 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
         return Err(anyhow!("no app process found on display {display}"));
     }
     let stats = "return window.__conferStats ? window.__conferStats.stats() : null;";
+    let started = tokio::time::Instant::now();
     let before = wd.execute(s, stats, json!([])).await?;
     let ticks_before: Vec<u64> = pids.iter().map(|(p, _)| cpu_ticks(*p)).collect();
-    tokio::time::sleep(WINDOW).await;
+    // Memory rises and falls as the page's garbage is collected, so one
+    // reading can land anywhere on that saw: sample it once a second.
+    let mut pss_samples_kb = Vec::new();
+    while started.elapsed() < WINDOW {
+        tokio::time::sleep(Duration::from_secs(1).min(WINDOW)).await;
+        pss_samples_kb.push(pids.iter().map(|(p, _)| smaps_rollup_kb(*p).0).sum::<u64>());
+    }
     let after = wd.execute(s, stats, json!([])).await?;
     let ticks_after: Vec<u64> = pids.iter().map(|(p, _)| cpu_ticks(*p)).collect();
 
-    let secs = WINDOW.as_secs_f64();
+    // The sampling may run the window a little over; rates use the time
+    // that really passed.
+    let secs = started.elapsed().as_secs_f64();
     // Per-second increase of a counter between the two snapshots.
     let rate = |key: &[&str]| {
         let at = |v: &serde_json::Value| key.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap_or(0.0);
@@ -386,7 +397,7 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
         total_cpu += used;
         println!("bench: CPU {name} ({pid}): {used:.0}% of one core");
     }
-    println!("bench: app + WebKit CPU over {secs} s: {total_cpu:.0}% of one core");
+    println!("bench: app + WebKit CPU over {secs:.0} s: {total_cpu:.0}% of one core");
     let mut total_kb = 0;
     for (pid, name) in &pids {
         let kb = rss_kb(*pid);
@@ -408,6 +419,16 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
         pss_kb / 1024,
         private_kb / 1024
     );
+    if let (Some(low), Some(high)) = (pss_samples_kb.iter().min(), pss_samples_kb.iter().max()) {
+        let mean = pss_samples_kb.iter().sum::<u64>() / pss_samples_kb.len() as u64;
+        println!(
+            "bench: PSS over {secs:.0} s ({} samples): min {} MB, mean {} MB, max {} MB",
+            pss_samples_kb.len(),
+            low / 1024,
+            mean / 1024,
+            high / 1024
+        );
+    }
     for (pid, name) in &pids {
         let top: Vec<String> = pss_by_mapping(*pid)
             .into_iter()

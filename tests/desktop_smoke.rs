@@ -63,7 +63,10 @@ async fn scenario(tools: Tools) -> Result<()> {
         .new_session(&app)
         .await
         .map_err(|e| with_log(e, &log_path))?;
-    let checks = check_start_screen(&wd, &session, &target_dir).await;
+    let checks = match check_start_screen(&wd, &session, &target_dir).await {
+        Ok(()) => check_script_collector(&display),
+        Err(e) => Err(e),
+    };
     // Closing the session closes the app, whatever the checks found.
     let closed = wd.delete_session(&session).await;
     driver.stop();
@@ -130,5 +133,47 @@ async fn check_start_screen(wd: &WebDriver, session: &str, target_dir: &Path) ->
         "desktop_smoke: screenshot in {}",
         path.display()
     );
+    Ok(())
+}
+
+/// The app sets JavaScriptCore's collector for its web process (see
+/// `src-tauri/src/script_memory.rs`): the web process on our display must
+/// have inherited the option, with the value the app chose unless this
+/// test's own environment chose one.
+fn check_script_collector(display: &str) -> Result<()> {
+    const VAR: &str = "JSC_useGenerationalGC";
+    let expected = format!(
+        "{VAR}={}",
+        std::env::var(VAR).unwrap_or_else(|_| "0".into())
+    );
+    let display_entry = format!("DISPLAY={display}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let path = entry.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim_end() != "WebKitWebProces" {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(path.join("environ")) else {
+            continue;
+        };
+        let vars: Vec<String> = environ
+            .split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        if vars.contains(&display_entry) {
+            found.push(vars.into_iter().find(|v| v.starts_with(&format!("{VAR}="))));
+        }
+    }
+    ensure!(
+        !found.is_empty(),
+        "no WebKitWebProcess on display {display}"
+    );
+    for value in found {
+        ensure!(
+            value.as_deref() == Some(expected.as_str()),
+            "the web process has {value:?}, expected {expected:?}"
+        );
+    }
     Ok(())
 }

@@ -36,6 +36,7 @@ mod meeting_link;
 mod models;
 mod reconnect;
 mod rendering;
+mod script_memory;
 mod settings;
 mod sign_in_handoff;
 mod state;
@@ -48,6 +49,7 @@ use std::process::ExitCode;
 use tauri::Manager;
 
 fn main() -> ExitCode {
+    script_memory::configure_before_threads();
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
