@@ -15,6 +15,10 @@
 //!    link, as a click on a link does while the app runs: that second
 //!    process hands the link to the running app over D-Bus and exits, and
 //!    the running app shows the pre-join screen again. Only one app runs.
+//! 3. Signed out (the test signs out of the session the keyring kept),
+//!    started with `confer://join/ID`: the start screen says the link waits
+//!    for sign-in and fills in the join box; signing in with the form opens
+//!    the pre-join screen for meeting ID.
 //!
 //! Screenshots go to `target/screenshots/desktop_deep_link_*.png`. Needs
 //! what `desktop_smoke.rs` needs (and skips the same way); the second
@@ -129,6 +133,26 @@ async fn scenario(tools: Tools) -> Result<()> {
         .await;
         let closed = wd.delete_session(&s).await;
         checked?;
+        closed?;
+
+        // 3. Signed out: the link waits on the start screen until the user
+        //    signs in with the form. First sign out of the session the
+        //    keyring kept from the hand-offs.
+        if let Some(bus) = &bus {
+            bus.wait_released().await?;
+        }
+        let s = wd.new_session(&app).await?;
+        let signed_out = sign_out(&wd, &s).await;
+        let closed = wd.delete_session(&s).await;
+        signed_out?;
+        closed?;
+        if let Some(bus) = &bus {
+            bus.wait_released().await?;
+        }
+        let s = wd.new_session_with_args(&app, &[&link]).await?;
+        let checked = check_link_before_sign_in(&wd, &s, meeting).await;
+        let closed = wd.delete_session(&s).await;
+        checked?;
         closed
     }
     .await;
@@ -209,6 +233,63 @@ async fn check_not_a_meeting(wd: &WebDriver, s: &str) -> Result<()> {
         "a pre-join screen opened for a bad link"
     );
     Ok(())
+}
+
+/// Signs out from the home screen and waits for the start screen.
+async fn sign_out(wd: &WebDriver, s: &str) -> Result<()> {
+    wait_home(wd, s).await?;
+    wd.click(s, "#sign-out").await?;
+    wd.wait_until(
+        s,
+        "the start screen after signing out",
+        "return document.querySelector('#sign-in-email') !== null;",
+        json!([]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Started signed out with a meeting link: the start screen says the link
+/// waits and fills in the join box; signing in opens its pre-join screen.
+async fn check_link_before_sign_in(wd: &WebDriver, s: &str, meeting: u64) -> Result<()> {
+    let notice = wd
+        .wait_until(
+            s,
+            "the start screen's notice about the link",
+            "const e = document.querySelector('#start-notice'); \
+             return e && !e.hidden && e.textContent;",
+            json!([]),
+            UI_TIMEOUT,
+        )
+        .await?;
+    let grouped_id = grouped(meeting);
+    ensure!(
+        notice.as_str().is_some_and(|n| n.contains(&format!(
+            "meeting {grouped_id} is ready: sign in to open it"
+        ))),
+        "the start screen says {notice}"
+    );
+    let filled = wd
+        .execute(
+            s,
+            "return document.querySelector('#join-meeting-id').value;",
+            json!([]),
+        )
+        .await?;
+    ensure!(filled == json!(grouped_id), "the join box holds {filled}");
+    wd.save_screenshot(s, "desktop_deep_link_signed_out")
+        .await?;
+    wd.type_into(s, "#sign-in-email", EMAIL).await?;
+    wd.type_into(s, "#sign-in-password", PASSWORD).await?;
+    wd.click(s, "#sign-in button[type=submit]").await?;
+    expect_prejoin(
+        wd,
+        s,
+        "the pre-join screen after signing in",
+        &format!("Meeting {grouped_id}"),
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]

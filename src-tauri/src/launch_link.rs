@@ -9,8 +9,9 @@
 //! the text into a meeting to open the pre-join screen for, a notice that
 //! the link names no meeting, or nothing (not our scheme). [`PendingLinks`]
 //! keeps the latest one until the UI takes it with the `take_launch_link`
-//! command, which it calls whenever the signed-in home screen shows, so a
-//! link that arrives before sign-in waits for it. A link arriving later is
+//! command, which it calls whenever the signed-in home screen shows, and
+//! on the start screen once it knows no one is signed in (it then says the
+//! link waits for sign-in and opens it after). A link arriving later is
 //! announced with the [`LAUNCH_LINK_EVENT`] event; the UI then takes it
 //! the same way.
 
@@ -153,8 +154,8 @@ impl LaunchLinks {
 }
 
 /// The link the app was opened with, if one is waiting; each link is
-/// returned once. The UI calls it when the signed-in home screen shows and
-/// after a [`LAUNCH_LINK_EVENT`].
+/// returned once. The UI calls it when the signed-in home screen shows, on
+/// the signed-out start screen, and after a [`LAUNCH_LINK_EVENT`].
 #[tauri::command]
 pub(crate) fn take_launch_link(links: State<'_, LaunchLinks>) -> Result<Option<LaunchLink>, Error> {
     Ok(links.take())

@@ -318,7 +318,7 @@ describe("confer://join links the app is opened with", () => {
     expect(fake.calls.find(([c]) => c === "join_meeting")?.[1]).toMatchObject({ request: { meeting: "482193765" } });
   });
 
-  it("keeps a link that came before sign-in until the user signs in", async () => {
+  it("says a link that came before sign-in is waiting, and opens it once signed in", async () => {
     const root = document.createElement("div");
     document.body.append(root);
     const fake = linkShell(signedOut, [{ kind: "meeting", meeting: "4821937650" }]);
@@ -326,12 +326,13 @@ describe("confer://join links the app is opened with", () => {
     await app.ready;
     await flush();
     expect(app.screen()).toBe("start");
-    expect(taken(fake)).toBe(0);
-    // A link arriving now is not taken either: the shell keeps it.
-    fake.emitLaunchLink();
-    await flush();
-    expect(taken(fake)).toBe(0);
+    expect(taken(fake)).toBe(1);
     expect(root.querySelector("#prejoin")).toBeNull();
+    // The start screen says so, and the guest join box holds the meeting.
+    const notice = root.querySelector<HTMLElement>("#start-notice");
+    expect(notice?.hidden).toBe(false);
+    expect(notice?.textContent).toContain("meeting 482 193 7650 is ready: sign in to open it");
+    expect(root.querySelector<HTMLInputElement>("#join-meeting-id")?.value).toBe("482 193 7650");
 
     const email = root.querySelector<HTMLInputElement>("#sign-in-email");
     const password = root.querySelector<HTMLInputElement>("#sign-in-password");
@@ -343,6 +344,74 @@ describe("confer://join links the app is opened with", () => {
     await flush();
     expect(app.screen()).toBe("home");
     expect(root.querySelector("#prejoin .tagline")?.textContent).toBe("Meeting 482 193 7650");
+    expect(app.start.get().link).toBeNull();
+  });
+
+  it("keeps a link until the keyring has said who is signed in", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    let answer: (auth: AuthState) => void = () => {};
+    const fake = fakeShell({
+      app_info: appInfo,
+      auth_state: () => new Promise<AuthState>((resolve) => (answer = resolve)),
+      list_meetings: () => [],
+      take_launch_link: () => ({ kind: "meeting", meeting: "482193765" }),
+      ...devices,
+    });
+    const app = startApp(root, fake.shell);
+    await flush();
+    // A link announced while the keyring is still answering stays in the shell.
+    fake.emitLaunchLink();
+    await flush();
+    expect(taken(fake)).toBe(0);
+    answer(signedInAuth);
+    await app.ready;
+    await flush();
+    expect(app.screen()).toBe("home");
+    expect(root.querySelector("#prejoin .tagline")?.textContent).toBe("Meeting 482 193 765");
+  });
+
+  it("uses up a waiting link when the user joins it as a guest", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const links: LaunchLink[] = [{ kind: "meeting", meeting: "4821937650" }];
+    const fake = fakeShell({
+      app_info: appInfo,
+      auth_state: () => signedOut,
+      take_launch_link: () => links.shift() ?? null,
+      join_meeting: () => null,
+      ...devices,
+    });
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    await flush();
+    const name = root.querySelector<HTMLInputElement>("#join-name");
+    if (name === null) throw new Error("no join form");
+    name.value = "Grace";
+    root.querySelector("#join")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    root.querySelector("#prejoin-form")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    await flush();
+    await flush();
+    expect(fake.calls.find(([c]) => c === "join_meeting")?.[1]).toMatchObject({
+      request: { meeting: "482 193 7650", displayName: "Grace" },
+    });
+    expect(app.screen()).toBe("meeting");
+    expect(app.start.get().link).toBeNull();
+    expect(app.start.get().notice).toBeNull();
+  });
+
+  it("says on the start screen that a link names no meeting", async () => {
+    const root = document.createElement("div");
+    document.body.append(root);
+    const message = "that link does not open a Confer meeting";
+    const fake = linkShell(signedOut, [{ kind: "invalid", message }]);
+    const app = startApp(root, fake.shell);
+    await app.ready;
+    await flush();
+    expect(app.screen()).toBe("start");
+    expect(root.querySelector("#start-notice")?.textContent).toBe("That link does not open a Confer meeting.");
+    expect(root.querySelector<HTMLInputElement>("#join-meeting-id")?.value).toBe("");
   });
 
   it("says a link names no meeting and stays on the home screen", async () => {

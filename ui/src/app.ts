@@ -6,7 +6,7 @@
  * a refused join comes back to the form where the meeting was typed.
  */
 
-import type { AppSettings, AuthState, MeetingSettings } from "./bindings";
+import type { AppSettings, AuthState, LaunchLink, MeetingSettings } from "./bindings";
 import { call, describeError, loadAppInfo, onLaunchLink, onMeetingUpdate, onPreviewLevel, sentence, type Shell } from "./ipc";
 import {
   addPendingChat,
@@ -27,7 +27,7 @@ import { openSettings, type SettingsActions } from "./views/settings";
 import { openSharePicker } from "./views/share_picker";
 import { VideoWall } from "./video_wall";
 import { canDecodeH264 } from "./stream_decoder";
-import { mountStart, type StartState } from "./views/start";
+import { linkWaitingNotice, mountStart, type StartState } from "./views/start";
 
 /** What the pre-join screen decided. */
 interface JoinChoice {
@@ -70,6 +70,8 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
   let current: Screen = "start";
   let unmount: () => void = () => {};
   let signedIn = false;
+  // Set once the shell said no one is signed in (or could not say).
+  let signedOutKnown = false;
   // Cameras and screens arrive as H.264 and are decoded here where the
   // webview has WebCodecs; a decoder that fails asks for a keyframe.
   const wall = new VideoWall(undefined, {
@@ -231,19 +233,38 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
     return error;
   };
 
-  // A `confer://join/...` link the app was opened with: the shell keeps it
-  // until the signed-in home screen shows (so one that comes before sign-in
-  // waits for it), and it then opens the same pre-join screen the join box
-  // does. A link that names no meeting is said so on the home screen.
+  // A `confer://join/...` link the app was opened with: on the signed-in
+  // home screen it opens the same pre-join screen the join box does. One
+  // that comes while signed out is said on the start screen, fills in the
+  // guest join box, and opens once the user signs in (unless they joined
+  // it as a guest meanwhile). Until the start screen is known to be signed
+  // out (the keyring may still sign in), the shell keeps the link. A link
+  // that names no meeting is said so on the screen showing.
   const openLaunchLink = async () => {
-    if (!signedIn || current !== "home") return;
-    let link;
-    try {
-      link = await call(shell, "take_launch_link", {});
-    } catch {
-      return;
+    const signedOutHere = signedOutKnown && !signedIn && current === "start";
+    if (!(signedIn && current === "home") && !signedOutHere) return;
+    const waiting = start.get().link ?? null;
+    let link: LaunchLink | null;
+    if (signedIn && waiting !== null) {
+      link = { kind: "meeting", meeting: waiting };
+      start.update((s) => ({ ...s, link: null, notice: null }));
+    } else {
+      try {
+        link = await call(shell, "take_launch_link", {});
+      } catch {
+        return;
+      }
     }
     if (link === null) return;
+    if (!signedIn) {
+      const found = link;
+      start.update((s) =>
+        found.kind === "invalid"
+          ? { ...s, notice: sentence(found.message) }
+          : { ...s, link: found.meeting, notice: linkWaitingNotice(found.meeting) },
+      );
+      return;
+    }
     if (link.kind === "invalid") {
       home.update((s) => ({ ...s, notice: sentence(link.message) }));
       return;
@@ -263,7 +284,12 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
         unmount = mountStart(root, start, {
           signIn: (email, password) =>
             attempt(async () => signedInAs(await call(shell, "sign_in", { request: { email, password } }))),
-          join: (meetingText, name) => join(meetingText, name, null),
+          join: async (meetingText, name) => {
+            const error = await join(meetingText, name, null);
+            // In the meeting as a guest: a waiting link is used up.
+            if (current === "meeting") start.update((s) => ({ ...s, link: null, notice: null }));
+            return error;
+          },
           signInSso: (slug, showLink) =>
             attempt(async () => {
               showLink(await call(shell, "start_sign_in_sso", { slug }));
@@ -364,6 +390,9 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
     } catch {
       // Stay on the start screen: signing in shows any problem.
     }
+    signedOutKnown = true;
+    // Signed in, the home screen took any link as it showed.
+    if (!signedIn) await openLaunchLink();
   })();
   return { screen: () => current, start, home, meeting, prejoin, ready };
 }

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it } from "vitest";
 import { createStore } from "../store";
-import { mountStart, SSO_TEXT, type SsoLink, type StartActions, type StartState, validateSsoSlug } from "./start";
+import { linkWaitingNotice, mountStart, SSO_TEXT, type SsoLink, type StartActions, type StartState, validateSsoSlug } from "./start";
 
 function mount(actions?: StartActions) {
   const root = document.createElement("div");
@@ -32,6 +32,28 @@ function input(root: HTMLElement, id: string): HTMLInputElement {
 afterEach(() => document.body.replaceChildren());
 
 describe("start screen", () => {
+  it("shows a waiting link's notice and fills in the join box once, keeping later edits", () => {
+    const { root, store } = mount();
+    const notice = root.querySelector<HTMLElement>("#start-notice");
+    expect(notice?.hidden).toBe(true);
+    store.update((s) => ({ ...s, link: "4821937650", notice: linkWaitingNotice("4821937650") }));
+    expect(notice?.hidden).toBe(false);
+    expect(notice?.textContent).toBe(
+      "Your link to meeting 482 193 7650 is ready: sign in to open it, or enter your name under “Join a meeting” to join as a guest.",
+    );
+    const id = input(root, "join-meeting-id");
+    expect(id.value).toBe("482 193 7650");
+    // The user edits the id; redrawing with the same link keeps the edit.
+    id.value = "111 222 333";
+    store.update((s) => ({ ...s, appInfo: { status: "loading" } }));
+    expect(id.value).toBe("111 222 333");
+    // A different link replaces it.
+    store.update((s) => ({ ...s, link: "999888777" }));
+    expect(id.value).toBe("999 888 777");
+    store.update((s) => ({ ...s, link: null, notice: null }));
+    expect(notice?.hidden).toBe(true);
+  });
+
   it("labels every input", () => {
     const { root } = mount();
     const inputs = [...root.querySelectorAll("input")];

@@ -9,10 +9,15 @@
  * have opened (no default browser, a remote session), and the link is how
  * the user gets there anyway.
  *
+ * A `confer://join/...` link that arrives while signed out is said above
+ * the forms (`#start-notice`) and fills in the join box; the app opens it
+ * once the user signs in.
+ *
  * Both forms validate locally (see `../forms.ts`), then hand what was typed
  * to the {@link StartActions} the app gives (sign in, join as a guest); the
- * version comes from the shell's `app_info` command through the store. Everything is plain form controls with real labels, so the
- * screen works with a keyboard and a screen reader without extra code.
+ * version comes from the shell's `app_info` command through the store.
+ * Everything is plain form controls with real labels, so the screen works
+ * with a keyboard and a screen reader without extra code.
  */
 
 import { type Attrs, h, s } from "../dom";
@@ -24,6 +29,18 @@ import type { Store } from "../store";
 /** What the start screen shows. */
 export interface StartState {
   appInfo: AppInfoState;
+  /**
+   * The meeting id's digits from a `confer://join/...` link that came
+   * while signed out: it fills in the join box, and opens once signed in.
+   */
+  link?: string | null;
+  /** A line above the forms, e.g. that such a link is waiting. */
+  notice?: string | null;
+}
+
+/** What the start screen says when a link to `meeting` waits for sign-in. */
+export function linkWaitingNotice(meeting: string): string {
+  return `Your link to meeting ${formatMeetingId(meeting)} is ready: sign in to open it, or enter your name under “Join a meeting” to join as a guest.`;
 }
 
 /** What the start screen's forms do; each resolves to an error to show, or null. */
@@ -380,6 +397,7 @@ export function mountStart(
     );
   });
 
+  const notice = h("p", { id: "start-notice", class: "form-status", role: "status", hidden: true });
   const version = h("p", { id: "app-version", class: "version" });
   const settings = h(
     "button",
@@ -397,6 +415,7 @@ export function mountStart(
       h("h1", { id: "wordmark", class: "wordmark" }, "Confer"),
       h("p", { class: "tagline" }, "Secure meetings"),
     ),
+    notice,
     h(
       "div",
       { class: "panels" },
@@ -417,9 +436,20 @@ export function mountStart(
     h("footer", { class: "footer" }, version, settings),
   );
 
+  // The link last written into the join box: a new one replaces what is
+  // there, the same one again leaves what the user typed since.
+  let filledLink: string | null = null;
   const draw = (state: StartState): void => {
     version.textContent = versionText(state.appInfo);
     version.dataset["status"] = state.appInfo.status;
+    notice.textContent = state.notice ?? "";
+    notice.hidden = !state.notice;
+    const link = state.link ?? null;
+    if (link !== null && link !== filledLink) {
+      meetingId.input.value = formatMeetingId(link);
+      showErrors({ meetingId }, {});
+    }
+    filledLink = link;
   };
   draw(store.get());
   const unsubscribe = store.subscribe(draw);
