@@ -33,6 +33,8 @@
 //!   to try what a style costs without rebuilding the app.
 //! - `CONFER_BENCH_VIDEO_OFF`: in the meeting, the app joins with its own
 //!   camera off (what the camera costs the app).
+//! - `CONFER_BENCH_SECONDS`: the measured interval (default 10, at most
+//!   240), e.g. to see whether memory grows in a longer meeting.
 //!
 //! The app signs in through the one-shot hand-off file
 //! (`CONFER_SIGN_IN_FILE`, see `src-tauri/src/sign_in_handoff.rs`), the
@@ -59,8 +61,20 @@ const HOST_EMAIL: &str = "bench@example.com";
 const HOST_PASSWORD: &str = "correct horse battery staple";
 /// Remote participants: with the app, a 10-person meeting.
 const REMOTES: usize = 9;
-/// The measured interval.
+/// The measured interval unless `CONFER_BENCH_SECONDS` says otherwise.
 const WINDOW: Duration = Duration::from_secs(10);
+/// The longest measured interval: the senders and the synthetic tiles stop
+/// after 5 minutes.
+const MAX_WINDOW: Duration = Duration::from_secs(240);
+
+/// The measured interval: `CONFER_BENCH_SECONDS` (at most [`MAX_WINDOW`]),
+/// else [`WINDOW`].
+fn window() -> Result<Duration> {
+    let secs: u64 = setting("CONFER_BENCH_SECONDS", &WINDOW.as_secs().to_string())
+        .parse()
+        .context("CONFER_BENCH_SECONDS is not a whole number of seconds")?;
+    Ok(Duration::from_secs(secs.clamp(1, MAX_WINDOW.as_secs())))
+}
 
 /// Kills the CLI participants when the benchmark ends, however it ends.
 struct Participants(Vec<Child>);
@@ -173,7 +187,7 @@ async fn measure(
         let options = json!({
             "tiles": setting("CONFER_BENCH_TILES", "9").parse::<u32>()?,
             "fps": 30,
-            "seconds": 60,
+            "seconds": 300,
             "batch": setting("CONFER_BENCH_BATCH", "1") != "0",
             "mode": draw,
             "encoded": in_page,
@@ -307,21 +321,22 @@ fn sender(cli: &Cli, bin: &Path, args: &[&str]) -> std::process::Command {
     cmd
 }
 
-/// Measures over [`WINDOW`] and prints the `bench:` lines.
+/// Measures over [`window`] and prints the `bench:` lines.
 async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()> {
     let pids = app_pids(app, display);
     if pids.is_empty() {
         return Err(anyhow!("no app process found on display {display}"));
     }
     let stats = "return window.__conferStats ? window.__conferStats.stats() : null;";
+    let window = window()?;
     let started = tokio::time::Instant::now();
     let before = wd.execute(s, stats, json!([])).await?;
     let ticks_before: Vec<u64> = pids.iter().map(|(p, _)| cpu_ticks(*p)).collect();
     // Memory rises and falls as the page's garbage is collected, so one
     // reading can land anywhere on that saw: sample it once a second.
     let mut pss_samples_kb = Vec::new();
-    while started.elapsed() < WINDOW {
-        tokio::time::sleep(Duration::from_secs(1).min(WINDOW)).await;
+    while started.elapsed() < window {
+        tokio::time::sleep(Duration::from_secs(1).min(window)).await;
         pss_samples_kb.push(pids.iter().map(|(p, _)| smaps_rollup_kb(*p).0).sum::<u64>());
     }
     let after = wd.execute(s, stats, json!([])).await?;
@@ -428,6 +443,16 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
             mean / 1024,
             high / 1024
         );
+        // A leak shows as a later part of the window above an earlier one.
+        let third = pss_samples_kb.len() / 3;
+        if third > 0 {
+            let mean_of = |part: &[u64]| part.iter().sum::<u64>() / part.len() as u64 / 1024;
+            println!(
+                "bench: PSS mean, first third {} MB, last third {} MB",
+                mean_of(&pss_samples_kb[..third]),
+                mean_of(&pss_samples_kb[pss_samples_kb.len() - third..])
+            );
+        }
     }
     for (pid, name) in &pids {
         let top: Vec<String> = pss_by_mapping(*pid)
