@@ -43,7 +43,7 @@ use common::Server;
 use desktop_support::{
     Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, target_dir, two_free_ports, with_log,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Upper bound on the whole scenario.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
@@ -203,16 +203,7 @@ async fn wait_home(wd: &WebDriver, s: &str) -> Result<()> {
 
 async fn check_not_a_meeting(wd: &WebDriver, s: &str) -> Result<()> {
     wait_home(wd, s).await?;
-    let notice = wd
-        .wait_until(
-            s,
-            "the notice about the link",
-            "const e = document.querySelector('#home-notice'); \
-             return e && !e.hidden && e.textContent;",
-            json!([]),
-            UI_TIMEOUT,
-        )
-        .await?;
+    let notice = shown_notice(wd, s, "#home-notice", "the notice about the link").await?;
     ensure!(
         notice
             .as_str()
@@ -235,6 +226,19 @@ async fn check_not_a_meeting(wd: &WebDriver, s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Waits until the notice `css` shows, and returns its words.
+async fn shown_notice(wd: &WebDriver, s: &str, css: &str, what: &str) -> Result<Value> {
+    wd.wait_until(
+        s,
+        what,
+        "const e = document.querySelector(arguments[0]); \
+         return e && !e.hidden && e.textContent;",
+        json!([css]),
+        UI_TIMEOUT,
+    )
+    .await
+}
+
 /// Signs out from the home screen and waits for the start screen.
 async fn sign_out(wd: &WebDriver, s: &str) -> Result<()> {
     wait_home(wd, s).await?;
@@ -253,16 +257,13 @@ async fn sign_out(wd: &WebDriver, s: &str) -> Result<()> {
 /// Started signed out with a meeting link: the start screen says the link
 /// waits and fills in the join box; signing in opens its pre-join screen.
 async fn check_link_before_sign_in(wd: &WebDriver, s: &str, meeting: u64) -> Result<()> {
-    let notice = wd
-        .wait_until(
-            s,
-            "the start screen's notice about the link",
-            "const e = document.querySelector('#start-notice'); \
-             return e && !e.hidden && e.textContent;",
-            json!([]),
-            UI_TIMEOUT,
-        )
-        .await?;
+    let notice = shown_notice(
+        wd,
+        s,
+        "#start-notice",
+        "the start screen's notice about the link",
+    )
+    .await?;
     let grouped_id = grouped(meeting);
     ensure!(
         notice.as_str().is_some_and(|n| n.contains(&format!(

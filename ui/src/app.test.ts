@@ -302,13 +302,19 @@ describe("confer://join links the app is opened with", () => {
 
   const taken = (fake: ReturnType<typeof fakeShell>) => fake.calls.filter(([c]) => c === "take_launch_link").length;
 
-  it("opens the pre-join screen for the linked meeting once signed in", async () => {
+  /** Starts the app with `auth` and `links` waiting, and lets it settle. */
+  async function startWithLinks(auth: AuthState, links: LaunchLink[]) {
     const root = document.createElement("div");
     document.body.append(root);
-    const fake = linkShell(signedInAuth, [{ kind: "meeting", meeting: "482193765" }]);
+    const fake = linkShell(auth, links);
     const app = startApp(root, fake.shell);
     await app.ready;
     await flush();
+    return { root, fake, app };
+  }
+
+  it("opens the pre-join screen for the linked meeting once signed in", async () => {
+    const { root, fake, app } = await startWithLinks(signedInAuth, [{ kind: "meeting", meeting: "482193765" }]);
     expect(app.screen()).toBe("home");
     expect(root.querySelector("#prejoin .tagline")?.textContent).toBe("Meeting 482 193 765");
     expect(root.querySelector<HTMLElement>("#home-notice")?.hidden).toBe(true);
@@ -319,12 +325,7 @@ describe("confer://join links the app is opened with", () => {
   });
 
   it("says a link that came before sign-in is waiting, and opens it once signed in", async () => {
-    const root = document.createElement("div");
-    document.body.append(root);
-    const fake = linkShell(signedOut, [{ kind: "meeting", meeting: "4821937650" }]);
-    const app = startApp(root, fake.shell);
-    await app.ready;
-    await flush();
+    const { root, fake, app } = await startWithLinks(signedOut, [{ kind: "meeting", meeting: "4821937650" }]);
     expect(app.screen()).toBe("start");
     expect(taken(fake)).toBe(1);
     expect(root.querySelector("#prejoin")).toBeNull();
@@ -402,26 +403,16 @@ describe("confer://join links the app is opened with", () => {
   });
 
   it("says on the start screen that a link names no meeting", async () => {
-    const root = document.createElement("div");
-    document.body.append(root);
     const message = "that link does not open a Confer meeting";
-    const fake = linkShell(signedOut, [{ kind: "invalid", message }]);
-    const app = startApp(root, fake.shell);
-    await app.ready;
-    await flush();
+    const { root, app } = await startWithLinks(signedOut, [{ kind: "invalid", message }]);
     expect(app.screen()).toBe("start");
     expect(root.querySelector("#start-notice")?.textContent).toBe("That link does not open a Confer meeting.");
     expect(root.querySelector<HTMLInputElement>("#join-meeting-id")?.value).toBe("");
   });
 
   it("says a link names no meeting and stays on the home screen", async () => {
-    const root = document.createElement("div");
-    document.body.append(root);
     const message = "that link does not open a Confer meeting";
-    const fake = linkShell(signedInAuth, [{ kind: "invalid", message }]);
-    const app = startApp(root, fake.shell);
-    await app.ready;
-    await flush();
+    const { root, fake, app } = await startWithLinks(signedInAuth, [{ kind: "invalid", message }]);
     expect(app.screen()).toBe("home");
     expect(root.querySelector("#prejoin")).toBeNull();
     const notice = root.querySelector<HTMLElement>("#home-notice");
