@@ -33,6 +33,8 @@
 //!   to try what a style costs without rebuilding the app.
 //! - `CONFER_BENCH_VIDEO_OFF`: in the meeting, the app joins with its own
 //!   camera off (what the camera costs the app).
+//! - `CONFER_BENCH_SELF_VIEW`: `0` leaves the synthetic self view out
+//!   (what the self view costs the page).
 //! - `CONFER_BENCH_SECONDS`: the measured interval (default 10, at most
 //!   240), e.g. to see whether memory grows in a longer meeting.
 //!
@@ -191,7 +193,7 @@ async fn measure(
             "batch": setting("CONFER_BENCH_BATCH", "1") != "0",
             "mode": draw,
             "encoded": in_page,
-            "selfView": true,
+            "selfView": setting("CONFER_BENCH_SELF_VIEW", "1") != "0",
         });
         println!("bench: synthetic {options}");
         wd.execute(
