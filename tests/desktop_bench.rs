@@ -47,16 +47,13 @@
 mod common;
 mod desktop_support;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use common::{Cli, Server};
-use desktop_support::{
-    Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, target_dir, two_free_ports, with_log,
-};
+use desktop_support::{AppDriver, Tools, UI_TIMEOUT, WebDriver, skip, target_dir, with_log};
 use serde_json::json;
 
 const HOST_EMAIL: &str = "bench@example.com";
@@ -116,18 +113,22 @@ async fn app_in_a_ten_person_meeting() -> Result<()> {
     host.sign_up(HOST_EMAIL, "Bench Host", HOST_PASSWORD);
     let meeting = host.create_meeting(&[]);
 
-    let (display, _xvfb) = tools.app_display()?;
-    let (port, native_port) = two_free_ports()?;
-    let app_env = [
-        ("CONFER_SERVER_URL", OsString::from(&server.api)),
-        ("CONFER_CA_FILE", server.ca.clone().into_os_string()),
-        (
+    let AppDriver {
+        xvfb: _xvfb,
+        wd,
+        mut driver,
+        display,
+    } = AppDriver::start(
+        &tools,
+        &log_path,
+        &server.api,
+        &server.ca,
+        &[(
             "CONFER_SIGN_IN_FILE",
             handoff_dir.join("session.json").into_os_string(),
-        ),
-    ];
-    let mut driver = start_tauri_driver(&tools, &display, port, native_port, &log_path, &app_env)?;
-    let wd = WebDriver::connect(port, &mut driver, &log_path).await?;
+        )],
+    )
+    .await?;
     let s = wd
         .new_session(&app)
         .await

@@ -31,7 +31,6 @@
 mod common;
 mod desktop_support;
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -40,9 +39,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use common::Server;
-use desktop_support::{
-    Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, target_dir, two_free_ports, with_log,
-};
+use desktop_support::{AppDriver, Tools, UI_TIMEOUT, WebDriver, skip, target_dir, with_log};
 use serde_json::{Value, json};
 
 /// Upper bound on the whole scenario.
@@ -89,15 +86,19 @@ async fn scenario(tools: Tools) -> Result<()> {
     let session_json = cli.config_dir.join("session.json");
     let handoff = scratch.path().join("handoff").join("session.json");
 
-    let (display, _xvfb) = tools.app_display()?;
-    let (port, native_port) = two_free_ports()?;
-    let app_env = [
-        ("CONFER_SERVER_URL", OsString::from(&server.api)),
-        ("CONFER_CA_FILE", server.ca.clone().into_os_string()),
-        ("CONFER_SIGN_IN_FILE", handoff.clone().into_os_string()),
-    ];
-    let mut driver = start_tauri_driver(&tools, &display, port, native_port, &log_path, &app_env)?;
-    let wd = WebDriver::connect(port, &mut driver, &log_path).await?;
+    let AppDriver {
+        xvfb: _xvfb,
+        wd,
+        mut driver,
+        display,
+    } = AppDriver::start(
+        &tools,
+        &log_path,
+        &server.api,
+        &server.ca,
+        &[("CONFER_SIGN_IN_FILE", handoff.clone().into_os_string())],
+    )
+    .await?;
     let bus = SessionBus::find(&server.api);
 
     let result = async {

@@ -23,7 +23,6 @@
 mod common;
 mod desktop_support;
 
-use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,8 +30,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, ensure};
 use common::Server;
 use desktop_support::{
-    Participant, Tools, UI_TIMEOUT, WebDriver, check_moving_video, skip, start_tauri_driver, tail,
-    target_dir, two_free_ports, with_log,
+    AppDriver, Participant, Tools, UI_TIMEOUT, WebDriver, check_moving_video, skip, tail,
+    target_dir, with_log,
 };
 use serde_json::{Value, json};
 
@@ -67,33 +66,17 @@ async fn scenario(tools: Tools) -> Result<()> {
     // The server and the host's account (the app signs in to it).
     let server = tokio::task::spawn_blocking(Server::start).await?;
     let host_cli = server.cli(&scratch.path().join("host-cli"));
-    {
-        let host_cli = host_cli.clone();
-        tokio::task::spawn_blocking(move || {
-            host_cli.ok(
-                &[
-                    "account",
-                    "create",
-                    "--email",
-                    HOST_EMAIL,
-                    "--name",
-                    "Hana Host",
-                    "--password-stdin",
-                ],
-                HOST_PASSWORD,
-            )
-        })
-        .await?;
-    }
+    tokio::task::spawn_blocking(move || {
+        host_cli.create_account(HOST_EMAIL, "Hana Host", HOST_PASSWORD)
+    })
+    .await?;
 
-    let (display, _xvfb) = tools.app_display()?;
-    let (port, native_port) = two_free_ports()?;
-    let app_env = [
-        ("CONFER_SERVER_URL", OsString::from(&server.api)),
-        ("CONFER_CA_FILE", server.ca.clone().into_os_string()),
-    ];
-    let mut driver = start_tauri_driver(&tools, &display, port, native_port, &log_path, &app_env)?;
-    let wd = WebDriver::connect(port, &mut driver, &log_path).await?;
+    let AppDriver {
+        xvfb: _xvfb,
+        wd,
+        mut driver,
+        display,
+    } = AppDriver::start(&tools, &log_path, &server.api, &server.ca, &[]).await?;
     let session = wd
         .new_session(&app)
         .await

@@ -35,7 +35,6 @@
 mod common;
 mod desktop_support;
 
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -45,8 +44,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use common::{Cli, bin, parse_ready_line};
 use desktop_support::{
-    Participant, STARTUP_TIMEOUT, Tools, UI_TIMEOUT, WebDriver, check_moving_video, signal, skip,
-    start_tauri_driver, tail, target_dir, two_free_ports, with_log,
+    AppDriver, Participant, STARTUP_TIMEOUT, Tools, UI_TIMEOUT, WebDriver, check_moving_video,
+    signal, skip, tail, target_dir, with_log,
 };
 use serde_json::json;
 
@@ -275,29 +274,16 @@ async fn scenario(tools: Tools) -> Result<()> {
     let mut server = tokio::task::block_in_place(|| RestartableServer::start(scratch.path()))?;
     let host_cli = server.cli(&scratch.path().join("host-cli"));
     tokio::task::spawn_blocking(move || {
-        host_cli.ok(
-            &[
-                "account",
-                "create",
-                "--email",
-                HOST_EMAIL,
-                "--name",
-                "Rena Host",
-                "--password-stdin",
-            ],
-            HOST_PASSWORD,
-        )
+        host_cli.create_account(HOST_EMAIL, "Rena Host", HOST_PASSWORD)
     })
     .await?;
 
-    let (display, _xvfb) = tools.app_display()?;
-    let (port, native_port) = two_free_ports()?;
-    let app_env = [
-        ("CONFER_SERVER_URL", OsString::from(&server.api)),
-        ("CONFER_CA_FILE", server.ca.clone().into_os_string()),
-    ];
-    let mut driver = start_tauri_driver(&tools, &display, port, native_port, &log_path, &app_env)?;
-    let wd = WebDriver::connect(port, &mut driver, &log_path).await?;
+    let AppDriver {
+        xvfb: _xvfb,
+        wd,
+        mut driver,
+        ..
+    } = AppDriver::start(&tools, &log_path, &server.api, &server.ca, &[]).await?;
     let session = wd
         .new_session(&app)
         .await

@@ -40,9 +40,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use common::Server;
-use desktop_support::{
-    Tools, UI_TIMEOUT, WebDriver, skip, start_tauri_driver, target_dir, two_free_ports, with_log,
-};
+use desktop_support::{AppDriver, Tools, UI_TIMEOUT, WebDriver, skip, target_dir, with_log};
 use reqwest::{StatusCode, Url};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -350,17 +348,23 @@ async fn scenario(tools: Tools) -> Result<()> {
         tokio::task::spawn_blocking(move || Provider::start(&api, &provider_log_path)).await??;
     set_up_organisation(&server, &provider.issuer).await?;
 
-    let (display, _xvfb) = tools.app_display()?;
-    let (port, native_port) = two_free_ports()?;
-    let app_env = [
-        ("CONFER_SERVER_URL", OsString::from(&server.api)),
-        ("CONFER_CA_FILE", server.ca.clone().into_os_string()),
-        // "Open the system browser" runs `true`: nothing opens, the test
-        // reads the link from the app.
-        ("BROWSER", OsString::from("true")),
-    ];
-    let mut driver = start_tauri_driver(&tools, &display, port, native_port, &log_path, &app_env)?;
-    let wd = WebDriver::connect(port, &mut driver, &log_path).await?;
+    let AppDriver {
+        xvfb: _xvfb,
+        wd,
+        mut driver,
+        ..
+    } = AppDriver::start(
+        &tools,
+        &log_path,
+        &server.api,
+        &server.ca,
+        &[
+            // "Open the system browser" runs `true`: nothing opens, the test
+            // reads the link from the app.
+            ("BROWSER", OsString::from("true")),
+        ],
+    )
+    .await?;
     let session = wd
         .new_session(&app)
         .await

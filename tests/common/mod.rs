@@ -307,6 +307,12 @@ impl Cli {
 
     /// Creates an account and signs in as it.
     pub fn sign_up(&self, email: &str, name: &str, password: &str) {
+        self.create_account(email, name, password);
+        self.ok(&["login", "--email", email, "--password-stdin"], password);
+    }
+
+    /// Creates an account without signing in to it.
+    pub fn create_account(&self, email: &str, name: &str, password: &str) {
         self.ok(
             &[
                 "account",
@@ -319,7 +325,6 @@ impl Cli {
             ],
             password,
         );
-        self.ok(&["login", "--email", email, "--password-stdin"], password);
     }
 
     /// Creates a meeting and returns its id.

@@ -1,9 +1,9 @@
 //! What the desktop app's WebDriver tests share: finding the tools
-//! (tauri-driver, WebKitWebDriver, Xvfb), starting and stopping them, and a
-//! minimal W3C WebDriver client; and the CLI participants and video checks
-//! of the meeting tests. Used by `desktop_smoke.rs`,
-//! `desktop_meeting.rs` and `desktop_sso.rs` (each test binary compiles it,
-//! so not every item is used by each).
+//! (tauri-driver, WebKitWebDriver, Xvfb), starting and stopping them
+//! ([`AppDriver`] for a display with tauri-driver on it), and a minimal
+//! W3C WebDriver client; and the CLI participants and video checks of the
+//! meeting tests. Used by every `desktop_*.rs` test (each test binary
+//! compiles it, so not every item is used by each).
 #![allow(dead_code, unreachable_pub)]
 
 use std::ffi::OsString;
@@ -213,6 +213,51 @@ pub fn start_tauri_driver(
         group: true,
         stopped: false,
     })
+}
+
+/// A display of its own with `tauri-driver` on it, ready for WebDriver
+/// sessions that start the app: what every desktop test but the smoke test
+/// sets up first.
+pub struct AppDriver {
+    pub wd: WebDriver,
+    /// `tauri-driver`; its process group holds WebKitWebDriver and the app.
+    pub driver: Guard,
+    /// The X display the app opens on.
+    pub display: String,
+    /// Our Xvfb, when we started one: keep it bound (as `_xvfb`, never
+    /// `_`, and first in a destructuring `let`, so it drops last) while the
+    /// app runs; declared last so the struct drops it last too.
+    pub xvfb: Option<Guard>,
+}
+
+impl AppDriver {
+    /// Starts a display and `tauri-driver` (logging to `log_path`); the app
+    /// it starts talks to the server at `api`, trusting `ca`, with
+    /// `extra_env` besides.
+    pub async fn start(
+        tools: &Tools,
+        log_path: &Path,
+        api: &str,
+        ca: &Path,
+        extra_env: &[(&str, OsString)],
+    ) -> Result<Self> {
+        let (display, xvfb) = tools.app_display()?;
+        let (port, native_port) = two_free_ports()?;
+        let mut app_env = vec![
+            ("CONFER_SERVER_URL", OsString::from(api)),
+            ("CONFER_CA_FILE", ca.as_os_str().to_owned()),
+        ];
+        app_env.extend(extra_env.iter().cloned());
+        let mut driver =
+            start_tauri_driver(tools, &display, port, native_port, log_path, &app_env)?;
+        let wd = WebDriver::connect(port, &mut driver, log_path).await?;
+        Ok(Self {
+            wd,
+            driver,
+            display,
+            xvfb,
+        })
+    }
 }
 
 /// The last lines tauri-driver and WebKitWebDriver logged, for error messages.
