@@ -39,7 +39,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use common::Server;
-use desktop_support::{AppDriver, Tools, UI_TIMEOUT, WebDriver, skip, target_dir, with_log};
+use desktop_support::{
+    AppDriver, Tools, UI_TIMEOUT, WebDriver, run_scenario, target_dir, with_log,
+};
 use serde_json::{Value, json};
 
 /// Upper bound on the whole scenario.
@@ -55,13 +57,7 @@ const NOT_A_MEETING: &str = "That link does not open a Confer meeting";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_links_open_the_prejoin_screen_or_say_what_is_wrong() -> Result<()> {
-    let tools = match Tools::find() {
-        Ok(tools) => tools,
-        Err(missing) => return skip("desktop_deep_link", &missing),
-    };
-    tokio::time::timeout(SCENARIO_TIMEOUT, scenario(tools))
-        .await
-        .map_err(|_| anyhow!("desktop deep link test exceeded {SCENARIO_TIMEOUT:?}"))?
+    run_scenario("desktop_deep_link", SCENARIO_TIMEOUT, scenario).await
 }
 
 async fn scenario(tools: Tools) -> Result<()> {

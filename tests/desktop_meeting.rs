@@ -30,7 +30,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, ensure};
 use common::Server;
 use desktop_support::{
-    AppDriver, Participant, Tools, UI_TIMEOUT, WebDriver, check_moving_video, skip, tail,
+    AppDriver, Participant, Tools, UI_TIMEOUT, WebDriver, check_moving_video, run_scenario, tail,
     target_dir, with_log,
 };
 use serde_json::{Value, json};
@@ -48,13 +48,7 @@ const APP_CHAT: &str = "hello from the desktop app";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_hosts_a_meeting_with_two_cli_participants() -> Result<()> {
-    let tools = match Tools::find() {
-        Ok(tools) => tools,
-        Err(missing) => return skip("desktop_meeting", &missing),
-    };
-    tokio::time::timeout(SCENARIO_TIMEOUT, scenario(tools))
-        .await
-        .map_err(|_| anyhow!("desktop meeting test exceeded {SCENARIO_TIMEOUT:?}"))?
+    run_scenario("desktop_meeting", SCENARIO_TIMEOUT, scenario).await
 }
 
 async fn scenario(tools: Tools) -> Result<()> {

@@ -45,7 +45,7 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use common::{Cli, bin, parse_ready_line};
 use desktop_support::{
     AppDriver, Participant, STARTUP_TIMEOUT, Tools, UI_TIMEOUT, WebDriver, check_moving_video,
-    signal, skip, tail, target_dir, with_log,
+    run_scenario, signal, tail, target_dir, with_log,
 };
 use serde_json::json;
 
@@ -72,13 +72,7 @@ const RECONNECTED: &str = "Reconnected to the meeting.";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_rejoins_after_the_server_restarts_and_media_and_chat_work_again() -> Result<()> {
-    let tools = match Tools::find() {
-        Ok(tools) => tools,
-        Err(missing) => return skip("desktop_reconnect", &missing),
-    };
-    tokio::time::timeout(SCENARIO_TIMEOUT, scenario(tools))
-        .await
-        .map_err(|_| anyhow!("desktop reconnect test exceeded {SCENARIO_TIMEOUT:?}"))?
+    run_scenario("desktop_reconnect", SCENARIO_TIMEOUT, scenario).await
 }
 
 /// The ports the server listens on, chosen once so that a restarted server

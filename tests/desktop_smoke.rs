@@ -25,10 +25,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, ensure};
+use anyhow::{Context, Result, ensure};
 use desktop_support::{
-    AFTER_NEXT_PAINT, Tools, WebDriver, skip, start_tauri_driver, target_dir, two_free_ports,
-    with_log,
+    AFTER_NEXT_PAINT, Tools, WebDriver, run_scenario, start_tauri_driver, target_dir,
+    two_free_ports, with_log,
 };
 use serde_json::json;
 
@@ -36,13 +36,7 @@ use serde_json::json;
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_screen_shows_sign_in_and_version() -> Result<()> {
-    let tools = match Tools::find() {
-        Ok(tools) => tools,
-        Err(missing) => return skip("desktop_smoke", &missing),
-    };
-    tokio::time::timeout(SCENARIO_TIMEOUT, scenario(tools))
-        .await
-        .map_err(|_| anyhow!("desktop smoke test exceeded {SCENARIO_TIMEOUT:?}"))?
+    run_scenario("desktop_smoke", SCENARIO_TIMEOUT, scenario).await
 }
 async fn scenario(tools: Tools) -> Result<()> {
     let app = PathBuf::from(env!("CARGO_BIN_EXE_confer-desktop"));

@@ -215,6 +215,23 @@ pub fn start_tauri_driver(
     })
 }
 
+/// Runs a desktop test's `scenario` with the tools it needs, under one
+/// `limit` so nothing hangs; without the tools it says why and passes (or
+/// fails where the environment requires them, see [`skip`]).
+pub async fn run_scenario<F, Fut>(test: &str, limit: Duration, scenario: F) -> Result<()>
+where
+    F: FnOnce(Tools) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let tools = match Tools::find() {
+        Ok(tools) => tools,
+        Err(missing) => return skip(test, &missing),
+    };
+    tokio::time::timeout(limit, scenario(tools))
+        .await
+        .map_err(|_| anyhow!("{test} exceeded {limit:?}"))?
+}
+
 /// A display of its own with `tauri-driver` on it, ready for WebDriver
 /// sessions that start the app: what every desktop test but the smoke test
 /// sets up first.
