@@ -30,8 +30,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, ensure};
 use common::Server;
 use desktop_support::{
-    AppDriver, Participant, Tools, UI_TIMEOUT, WebDriver, check_moving_video, run_scenario, tail,
-    target_dir, with_log,
+    AppDriver, Participant, Tools, UI_TIMEOUT, WebDriver, check_moving_video, run_scenario,
+    schedule_from_home, tail, target_dir, with_log,
 };
 use serde_json::{Value, json};
 
@@ -158,24 +158,7 @@ async fn drive(
 
     // Schedule a meeting with a waiting room off and end-to-end off, so the
     // CLI guests walk straight in.
-    wd.type_into(s, "#schedule-topic", TOPIC).await?;
-    wd.type_into(s, "#schedule-duration", "30").await?;
-    wd.click(s, "#schedule-submit").await?;
-    let id = wd
-        .wait_until(
-            s,
-            "the scheduled meeting in the list",
-            "const row = [...document.querySelectorAll('#meetings .meeting-row')] \
-               .find(r => r.querySelector('.meeting-topic').textContent === arguments[0]); \
-             return row ? row.dataset.meetingId : null;",
-            json!([TOPIC]),
-            UI_TIMEOUT,
-        )
-        .await?;
-    let meeting: u64 = id
-        .as_str()
-        .and_then(|i| i.parse().ok())
-        .with_context(|| format!("meeting id {id}"))?;
+    let meeting = schedule_from_home(wd, s, TOPIC).await?;
     wd.save_screenshot(s, "desktop_meeting_home").await?;
 
     // Join it.

@@ -45,7 +45,7 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use common::{Cli, bin, parse_ready_line};
 use desktop_support::{
     AppDriver, Participant, STARTUP_TIMEOUT, Tools, UI_TIMEOUT, WebDriver, check_moving_video,
-    run_scenario, signal, tail, target_dir, with_log,
+    run_scenario, schedule_from_home, signal, tail, target_dir, with_log,
 };
 use serde_json::json;
 
@@ -402,24 +402,7 @@ async fn host_a_meeting(wd: &WebDriver, s: &str) -> Result<u64> {
         UI_TIMEOUT,
     )
     .await?;
-    wd.type_into(s, "#schedule-topic", TOPIC).await?;
-    wd.type_into(s, "#schedule-duration", "30").await?;
-    wd.click(s, "#schedule-submit").await?;
-    let id = wd
-        .wait_until(
-            s,
-            "the scheduled meeting in the list",
-            "const row = [...document.querySelectorAll('#meetings .meeting-row')] \
-               .find(r => r.querySelector('.meeting-topic').textContent === arguments[0]); \
-             return row ? row.dataset.meetingId : null;",
-            json!([TOPIC]),
-            UI_TIMEOUT,
-        )
-        .await?;
-    let meeting: u64 = id
-        .as_str()
-        .and_then(|i| i.parse().ok())
-        .with_context(|| format!("meeting id {id}"))?;
+    let meeting = schedule_from_home(wd, s, TOPIC).await?;
     wd.click(s, &format!("[data-meeting-id=\"{meeting}\"] .join-meeting"))
         .await?;
     wd.click(s, "#prejoin-join").await?;

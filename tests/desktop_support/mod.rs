@@ -232,6 +232,28 @@ where
         .map_err(|_| anyhow!("{test} exceeded {limit:?}"))?
 }
 
+/// Schedules a 30-minute meeting called `topic` from the home screen's
+/// form, and returns its id once the meeting shows in the list.
+pub async fn schedule_from_home(wd: &WebDriver, s: &str, topic: &str) -> Result<u64> {
+    wd.type_into(s, "#schedule-topic", topic).await?;
+    wd.type_into(s, "#schedule-duration", "30").await?;
+    wd.click(s, "#schedule-submit").await?;
+    let id = wd
+        .wait_until(
+            s,
+            "the scheduled meeting in the list",
+            "const row = [...document.querySelectorAll('#meetings .meeting-row')] \
+               .find(r => r.querySelector('.meeting-topic').textContent === arguments[0]); \
+             return row ? row.dataset.meetingId : null;",
+            json!([topic]),
+            UI_TIMEOUT,
+        )
+        .await?;
+    id.as_str()
+        .and_then(|i| i.parse().ok())
+        .with_context(|| format!("meeting id {id}"))
+}
+
 /// A display of its own with `tauri-driver` on it, ready for WebDriver
 /// sessions that start the app: what every desktop test but the smoke test
 /// sets up first.
