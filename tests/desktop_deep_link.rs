@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use common::Server;
 use desktop_support::{
-    AppDriver, Tools, UI_TIMEOUT, WebDriver, run_scenario, target_dir, with_log,
+    AppDriver, SessionBus, Tools, UI_TIMEOUT, WebDriver, run_scenario, target_dir, with_log,
 };
 use serde_json::{Value, json};
 
@@ -398,74 +398,6 @@ async fn second_launch(app: &Path, link: &str, display: &str, server: &Server) -
         "a second launch used up the sign-in file before handing its link over"
     );
     Ok(())
-}
-
-/// The D-Bus session bus the app finds a running copy of itself on.
-struct SessionBus {
-    /// The name the running app holds (see `single_instance` in
-    /// `src-tauri/src/launch_link.rs`).
-    name: String,
-}
-
-impl SessionBus {
-    /// The bus, when there is one, and the name an app for `server_url` holds.
-    fn find(server_url: &str) -> Option<Self> {
-        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").filter(|a| !a.is_empty())?;
-        // The same digest as the app's: FNV-1a 64 of the server URL as the
-        // app normalises it (no trailing slash).
-        let url = server_url.trim().trim_end_matches('/');
-        let digest = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        Some(Self {
-            name: format!("dev.confer.desktop.s{digest:016x}.SingleInstance"),
-        })
-    }
-
-    /// Whether someone owns the name now.
-    fn owned(&self) -> Result<bool> {
-        let out = Command::new("dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.DBus",
-                "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
-            ])
-            .arg(format!("string:{}", self.name))
-            .stdin(Stdio::null())
-            .output()
-            .context("running dbus-send")?;
-        ensure!(
-            out.status.success(),
-            "dbus-send: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(String::from_utf8_lossy(&out.stdout).contains("boolean true"))
-    }
-
-    /// Waits until no app holds the name.
-    async fn wait_released(&self) -> Result<()> {
-        let start = Instant::now();
-        let deadline = start + UI_TIMEOUT;
-        while self.owned()? {
-            if Instant::now() > deadline {
-                bail!(
-                    "{} is still owned {UI_TIMEOUT:?} after the app closed",
-                    self.name
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        // How long the closed app held on: whether a restart right after
-        // closing could race it.
-        let _ = writeln!(
-            std::io::stderr(),
-            "desktop_deep_link: the closed app's D-Bus name was free after {:?}",
-            start.elapsed()
-        );
-        Ok(())
-    }
 }
 
 /// A meeting id grouped as the UI shows it (`482 193 765`, `482 1937 6501`).

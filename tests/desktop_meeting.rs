@@ -30,8 +30,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, ensure};
 use common::Server;
 use desktop_support::{
-    AppDriver, Participant, Tools, UI_TIMEOUT, WebDriver, check_moving_video, run_scenario,
-    schedule_from_home, tail, target_dir, with_log,
+    AppDriver, Participant, SessionBus, Tools, UI_TIMEOUT, WebDriver, check_moving_video,
+    run_scenario, schedule_from_home, tail, target_dir, with_log,
 };
 use serde_json::{Value, json};
 
@@ -90,7 +90,7 @@ async fn scenario(tools: Tools) -> Result<()> {
     // With a keyring the sign-in outlives the app: a second start goes
     // straight to the home screen.
     let result = match result {
-        Ok(true) => restart_signed_in(&wd, &app).await,
+        Ok(true) => restart_signed_in(&wd, &app, &server.api).await,
         other => other.map(drop),
     };
     driver.stop();
@@ -475,7 +475,12 @@ async fn drive(
 }
 
 /// Starts the app again and checks it opens signed in, from the keyring.
-async fn restart_signed_in(wd: &WebDriver, app: &Path) -> Result<()> {
+async fn restart_signed_in(wd: &WebDriver, app: &Path, server_url: &str) -> Result<()> {
+    // The closed app must have let go of its single-instance name first,
+    // or the new one hands itself to it and fails.
+    if let Some(bus) = SessionBus::find(server_url) {
+        bus.wait_released().await?;
+    }
     let s = wd.new_session(app).await?;
     let shown = wd
         .wait_until(

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use base64::Engine;
 use serde_json::{Value, json};
 
@@ -252,6 +252,78 @@ pub async fn schedule_from_home(wd: &WebDriver, s: &str, topic: &str) -> Result<
     id.as_str()
         .and_then(|i| i.parse().ok())
         .with_context(|| format!("meeting id {id}"))
+}
+
+/// The D-Bus session bus the app finds a running copy of itself on. A
+/// test that starts the app again must first wait for the closed one to
+/// let go of its name ([`SessionBus::wait_released`]): a new app that
+/// finds the name still held hands its arguments to the closing one and
+/// fails when that one disconnects without replying.
+pub struct SessionBus {
+    /// The name the running app holds (see `single_instance` in
+    /// `src-tauri/src/launch_link.rs`).
+    pub name: String,
+}
+
+impl SessionBus {
+    /// The bus, when there is one, and the name an app for `server_url` holds.
+    pub fn find(server_url: &str) -> Option<Self> {
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").filter(|a| !a.is_empty())?;
+        // The same digest as the app's: FNV-1a 64 of the server URL as the
+        // app normalises it (no trailing slash).
+        let url = server_url.trim().trim_end_matches('/');
+        let digest = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        Some(Self {
+            name: format!("dev.confer.desktop.s{digest:016x}.SingleInstance"),
+        })
+    }
+
+    /// Whether someone owns the name now.
+    pub fn owned(&self) -> Result<bool> {
+        let out = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+            ])
+            .arg(format!("string:{}", self.name))
+            .stdin(Stdio::null())
+            .output()
+            .context("running dbus-send")?;
+        ensure!(
+            out.status.success(),
+            "dbus-send: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8_lossy(&out.stdout).contains("boolean true"))
+    }
+
+    /// Waits until no app holds the name.
+    pub async fn wait_released(&self) -> Result<()> {
+        let start = Instant::now();
+        let deadline = start + UI_TIMEOUT;
+        while self.owned()? {
+            if Instant::now() > deadline {
+                bail!(
+                    "{} is still owned {UI_TIMEOUT:?} after the app closed",
+                    self.name
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // How long the closed app held on: whether a restart right after
+        // closing could race it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "the closed app's D-Bus name was free after {:?}",
+            start.elapsed()
+        );
+        Ok(())
+    }
 }
 
 /// A display of its own with `tauri-driver` on it, ready for WebDriver
