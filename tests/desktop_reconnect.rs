@@ -47,7 +47,7 @@ use desktop_support::{
     AppDriver, Participant, STARTUP_TIMEOUT, Tools, UI_TIMEOUT, WebDriver, check_moving_video,
     run_scenario, schedule_from_home, signal, tail, target_dir, with_log,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Upper bound on the whole scenario.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(300);
@@ -481,14 +481,13 @@ async fn drive(
                 json!([one]),
             )
             .await?;
-        wd.wait_until(
+        wait_pictures_at_640(
+            wd,
             s,
             "Cli One's pictures since the rejoin on the 640×360 layer",
-            "const st = window.__conferStats.stats(); \
-             return (st.drawn[arguments[0]] || 0) > arguments[1] + 10 \
-               && (st.sizes[arguments[0]] || [])[0] === 640;",
-            json!([one, drawn_before]),
-            MEETING_TIMEOUT,
+            one,
+            &drawn_before,
+            10,
         )
         .await?;
     }
@@ -579,14 +578,13 @@ async fn drive(
     // One's id, for which the page already chose a layer; either way its
     // new pictures arrive at the layer its tile needs (640×360).
     if video_required() {
-        wd.wait_until(
+        wait_pictures_at_640(
+            wd,
             s,
             "Cli Three's new pictures on the 640×360 layer",
-            "const st = window.__conferStats.stats(); \
-             return (st.drawn[arguments[0]] || 0) > arguments[1] + 5 \
-               && (st.sizes[arguments[0]] || [])[0] === 640;",
-            json!([three, drawn_before]),
-            MEETING_TIMEOUT,
+            three,
+            &drawn_before,
+            5,
         )
         .await?;
     }
@@ -666,4 +664,28 @@ async fn wait_reconnected(wd: &WebDriver, s: &str, after: &str) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Waits until the page has drawn more than `more` pictures of
+/// `participant` since it had drawn `drawn_before`, the latest at the
+/// 640×360 layer its tile asked for.
+async fn wait_pictures_at_640(
+    wd: &WebDriver,
+    s: &str,
+    what: &str,
+    participant: u64,
+    drawn_before: &Value,
+    more: u64,
+) -> Result<()> {
+    wd.wait_until(
+        s,
+        what,
+        "const st = window.__conferStats.stats(); \
+         return (st.drawn[arguments[0]] || 0) > arguments[1] + arguments[2] \
+           && (st.sizes[arguments[0]] || [])[0] === 640;",
+        json!([participant, drawn_before, more]),
+        MEETING_TIMEOUT,
+    )
+    .await
+    .map(drop)
 }

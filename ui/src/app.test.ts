@@ -67,6 +67,16 @@ function fakeShell(answers: Record<string, (args: Record<string, unknown> | unde
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
+
+/** Fills in and submits the start screen's sign-in form as ada@example.com. */
+function signInWithForm(root: HTMLElement): void {
+  const email = root.querySelector<HTMLInputElement>("#sign-in-email");
+  const password = root.querySelector<HTMLInputElement>("#sign-in-password");
+  if (email === null || password === null) throw new Error("no sign-in form");
+  email.value = "ada@example.com";
+  password.value = "pw";
+  root.querySelector("#sign-in")?.dispatchEvent(new Event("submit", { cancelable: true }));
+}
 afterEach(() => document.body.replaceChildren());
 
 describe("app", () => {
@@ -85,12 +95,7 @@ describe("app", () => {
     await app.ready;
     expect(app.screen()).toBe("start");
 
-    const email = root.querySelector<HTMLInputElement>("#sign-in-email");
-    const password = root.querySelector<HTMLInputElement>("#sign-in-password");
-    if (email === null || password === null) throw new Error("no sign-in form");
-    email.value = "ada@example.com";
-    password.value = "pw";
-    root.querySelector("#sign-in")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    signInWithForm(root);
     await flush();
     expect(app.screen()).toBe("home");
     expect(root.querySelector("#account-email")?.textContent).toBe("ada@example.com");
@@ -335,12 +340,7 @@ describe("confer://join links the app is opened with", () => {
     expect(notice?.textContent).toContain("meeting 482 193 7650 is ready: sign in to open it");
     expect(root.querySelector<HTMLInputElement>("#join-meeting-id")?.value).toBe("482 193 7650");
 
-    const email = root.querySelector<HTMLInputElement>("#sign-in-email");
-    const password = root.querySelector<HTMLInputElement>("#sign-in-password");
-    if (email === null || password === null) throw new Error("no sign-in form");
-    email.value = "ada@example.com";
-    password.value = "pw";
-    root.querySelector("#sign-in")?.dispatchEvent(new Event("submit", { cancelable: true }));
+    signInWithForm(root);
     await flush();
     await flush();
     expect(app.screen()).toBe("home");
