@@ -8,13 +8,17 @@
 # docs/desktop-bench.md. Needs what scripts/install-deps.sh installs (Xvfb,
 # tauri-driver, WebKitWebDriver).
 #
-# Usage: scripts/bench-desktop.sh [--release] [--synthetic] [--decode page|shell]
+# Usage: scripts/bench-desktop.sh [--release] [--synthetic|--baseline] [--decode page|shell]
 #                                 [--draw auto|2d|none] [--tiles N] [--no-batch]
 #   (default)    a 10-person meeting: the app and nine `confer` CLI
 #                participants sending the moving 640x360 test pattern.
 #   --synthetic  no meeting: the app (built with the `bench-frames`
 #                feature) pushes N synthetic moving 640x360 tiles at 30 fps
 #                (default 9) plus a small self view down the same channel.
+#   --baseline   no video: the app's memory at rest (signed in, home
+#                screen), then WebKitGTK's own MiniBrowser on about:blank,
+#                composited in software and with OpenGL: the memory floor
+#                of any WebKitGTK app on this machine.
 #   --decode     where remote video is decoded: in the page with WebCodecs
 #                from H.264 (page, the default and shipped path), or in the
 #                app with raw I420 pictures sent to the page (shell).
@@ -37,11 +41,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --release) release=1 ;;
     --synthetic) mode=synthetic ;;
+    --baseline) mode=baseline ;;
     --draw) draw="$2"; shift ;;
     --decode) decode="$2"; shift ;;
     --tiles) tiles="$2"; shift ;;
     --no-batch) batch=0 ;;
-    *) echo "usage: $0 [--release] [--synthetic] [--decode page|shell] [--draw auto|2d|none] [--tiles N] [--no-batch]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--release] [--synthetic|--baseline] [--decode page|shell] [--draw auto|2d|none] [--tiles N] [--no-batch]" >&2; exit 2 ;;
   esac
   shift
 done

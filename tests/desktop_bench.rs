@@ -20,7 +20,11 @@
 //! - `CONFER_BENCH_APP`: the app binary (default: this build's).
 //! - `CONFER_BENCH_BIN_DIR`: where the senders' `confer` is (default:
 //!   beside this test binary).
-//! - `CONFER_BENCH_MODE`: `meeting` (default) or `synthetic`.
+//! - `CONFER_BENCH_MODE`: `meeting` (default), `synthetic`, or
+//!   `baseline`: no video; the app's memory at rest on the home screen,
+//!   then that of WebKitGTK's own `MiniBrowser` showing `about:blank` on
+//!   the same display, composited in software (as the app is without a
+//!   GPU) and with OpenGL: the floor any WebKitGTK app starts from.
 //! - `CONFER_BENCH_TILES`: synthetic remote tiles (default 9), plus a
 //!   small self view.
 //! - `CONFER_BENCH_DECODE`: `page` (default: H.264 to the page, decoded
@@ -75,10 +79,11 @@ fn window() -> Result<Duration> {
     Ok(Duration::from_secs(secs.clamp(1, MAX_WINDOW.as_secs())))
 }
 
-/// Kills the CLI participants when the benchmark ends, however it ends.
-struct Participants(Vec<Child>);
+/// Kills child processes (the CLI participants, MiniBrowser) when the
+/// benchmark is done with them, however it ends.
+struct Children(Vec<Child>);
 
-impl Drop for Participants {
+impl Drop for Children {
     fn drop(&mut self) {
         for child in &mut self.0 {
             let _ = child.kill();
@@ -136,7 +141,14 @@ async fn app_in_a_ten_person_meeting() -> Result<()> {
     let result = measure(&wd, &s, &server, scratch.path(), meeting, &app, &display).await;
     let _ = wd.delete_session(&s).await;
     driver.stop();
-    result.map_err(|e| with_log(e, &log_path))
+    result.map_err(|e| with_log(e, &log_path))?;
+    if setting("CONFER_BENCH_MODE", "meeting") == "baseline" {
+        // PSS shares a library among the processes that map it, so the
+        // app must be gone before MiniBrowser is measured.
+        wait_gone(&app, &display).await?;
+        minibrowser_floor(&display).await?;
+    }
+    Ok(())
 }
 
 async fn measure(
@@ -186,7 +198,16 @@ async fn measure(
         json!([in_page]),
     )
     .await?;
-    if setting("CONFER_BENCH_MODE", "meeting") == "synthetic" {
+    let mode = setting("CONFER_BENCH_MODE", "meeting");
+    if mode == "baseline" {
+        let pids = app_pids(app, display);
+        if pids.is_empty() {
+            return Err(anyhow!("no app process found on display {display}"));
+        }
+        print_floor("Confer at rest on the home screen", &pids, window()?).await;
+        return Ok(());
+    }
+    if mode == "synthetic" {
         let options = json!({
             "tiles": setting("CONFER_BENCH_TILES", "9").parse::<u32>()?,
             "fps": 30,
@@ -265,7 +286,7 @@ async fn measure(
         None => common::bin("confer"),
     };
     println!("bench: senders {}", confer.display());
-    let mut remotes = Participants(Vec::new());
+    let mut remotes = Children(Vec::new());
     for i in 0..REMOTES {
         let name = format!("Remote {i}");
         let cli = server.cli(&dir.join(format!("remote-{i}")));
@@ -335,13 +356,7 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
     let started = tokio::time::Instant::now();
     let before = wd.execute(s, stats, json!([])).await?;
     let ticks_before: Vec<u64> = pids.iter().map(|(p, _)| cpu_ticks(*p)).collect();
-    // Memory rises and falls as the page's garbage is collected, so one
-    // reading can land anywhere on that saw: sample it once a second.
-    let mut pss_samples_kb = Vec::new();
-    while started.elapsed() < window {
-        tokio::time::sleep(Duration::from_secs(1).min(window)).await;
-        pss_samples_kb.push(pids.iter().map(|(p, _)| smaps_rollup_kb(*p).0).sum::<u64>());
-    }
+    let pss_samples_kb = sample_pss_kb(&pids, started, window).await;
     let after = wd.execute(s, stats, json!([])).await?;
     let ticks_after: Vec<u64> = pids.iter().map(|(p, _)| cpu_ticks(*p)).collect();
 
@@ -468,6 +483,107 @@ async fn report(wd: &WebDriver, s: &str, app: &Path, display: &str) -> Result<()
     Ok(())
 }
 
+/// The summed PSS of `pids`, in KiB, once a second from `started` until
+/// `window` has passed. Memory rises and falls as the page's garbage is
+/// collected, so one reading can land anywhere on that saw.
+async fn sample_pss_kb(
+    pids: &[(u32, String)],
+    started: tokio::time::Instant,
+    window: Duration,
+) -> Vec<u64> {
+    let mut samples = Vec::new();
+    while started.elapsed() < window {
+        tokio::time::sleep(Duration::from_secs(1).min(window)).await;
+        samples.push(pids.iter().map(|(p, _)| smaps_rollup_kb(*p).0).sum::<u64>());
+    }
+    samples
+}
+
+/// WebKitGTK's own minimal browser, shipped with the library on Debian
+/// (`libwebkit2gtk-4.1-0`).
+const MINIBROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
+
+/// How long MiniBrowser is left to start and settle before measuring.
+const MINIBROWSER_SETTLE: Duration = Duration::from_secs(10);
+
+/// How long the closed app's processes may take to exit.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Waits until no process runs `app` on `display`.
+async fn wait_gone(app: &Path, display: &str) -> Result<()> {
+    let started = tokio::time::Instant::now();
+    while !app_pids(app, display).is_empty() {
+        if started.elapsed() > EXIT_TIMEOUT {
+            return Err(anyhow!(
+                "the app was still running {EXIT_TIMEOUT:?} after its session ended"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// Prints the floor any app on WebKitGTK starts from: WebKitGTK's
+/// MiniBrowser on a blank page, composited in software (the app's choice
+/// without a GPU) and with OpenGL (WebKit's default), alone on `display`.
+async fn minibrowser_floor(display: &str) -> Result<()> {
+    let window = window()?;
+    let minibrowser = Path::new(MINIBROWSER);
+    if !minibrowser.exists() {
+        println!("bench: baseline: no WebKitGTK MiniBrowser at {MINIBROWSER}; not measured");
+        return Ok(());
+    }
+    let exe = minibrowser.canonicalize()?;
+    for (label, software) in [
+        ("software compositing", true),
+        ("OpenGL compositing", false),
+    ] {
+        let mut cmd = std::process::Command::new(minibrowser);
+        cmd.arg("about:blank")
+            .env("DISPLAY", display)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if software {
+            cmd.env("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        } else {
+            cmd.env_remove("WEBKIT_DISABLE_COMPOSITING_MODE");
+        }
+        let browser = Children(vec![cmd.spawn().context("start MiniBrowser")?]);
+        tokio::time::sleep(MINIBROWSER_SETTLE).await;
+        let pids = app_pids(&exe, display);
+        if pids.len() < 2 {
+            return Err(anyhow!(
+                "MiniBrowser did not start its WebKit processes on display {display}"
+            ));
+        }
+        print_floor(
+            &format!("WebKitGTK MiniBrowser, about:blank, {label}"),
+            &pids,
+            window,
+        )
+        .await;
+        drop(browser);
+        wait_gone(&exe, display).await?;
+    }
+    Ok(())
+}
+
+/// Prints one `bench: baseline` line: RSS and sampled PSS of `pids`.
+async fn print_floor(label: &str, pids: &[(u32, String)], window: Duration) {
+    let samples = sample_pss_kb(pids, tokio::time::Instant::now(), window).await;
+    let rss_kb: u64 = pids.iter().map(|(p, _)| rss_kb(*p)).sum();
+    let mean_kb = samples.iter().sum::<u64>() / samples.len().max(1) as u64;
+    let names: Vec<&str> = pids.iter().map(|(_, name)| name.as_str()).collect();
+    println!(
+        "bench: baseline {label}: RSS {} MB, PSS mean {} MB over {} s ({})",
+        rss_kb / 1024,
+        mean_kb / 1024,
+        window.as_secs(),
+        names.join(" + ")
+    );
+}
+
 /// How many of each process's largest mappings the report names.
 const MAPPINGS_SHOWN: usize = 12;
 
@@ -495,7 +611,8 @@ fn pss_by_mapping(pid: u32) -> Vec<(String, u64)> {
     sorted
 }
 
-/// The app's process on `display` and its WebKit children: `(pid, name)`.
+/// The process running `app` on `display` and its WebKit children:
+/// `(pid, name)`.
 fn app_pids(app: &Path, display: &str) -> Vec<(u32, String)> {
     let all: Vec<u32> = std::fs::read_dir("/proc")
         .into_iter()
@@ -514,7 +631,10 @@ fn app_pids(app: &Path, display: &str) -> Vec<(u32, String)> {
     }) else {
         return Vec::new();
     };
-    let mut pids = vec![(app_pid, "confer-desktop".to_owned())];
+    let name = app
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let mut pids = vec![(app_pid, name)];
     for pid in all {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let comm = stat.split(['(', ')']).nth(1).unwrap_or_default().to_owned();
