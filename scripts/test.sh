@@ -36,6 +36,7 @@ step "tests"
 # must run, not skip.
 export CONFER_REQUIRE_KEYRING=1
 export CONFER_REQUIRE_SSO=1
+export CONFER_REQUIRE_DBUS=1
 run_tests() {
   dbus-run-session -- sh -c 'printf ci-pass | gnome-keyring-daemon --unlock --components=secrets >/dev/null; exec "$@"' sh "$@"
 }

@@ -477,7 +477,7 @@ async fn drive(
 /// Starts the app again and checks it opens signed in, from the keyring.
 async fn restart_signed_in(wd: &WebDriver, app: &Path, server_url: &str) -> Result<()> {
     // The closed app must have let go of its single-instance name first,
-    // or the new one hands itself to it and fails.
+    // or the new one may hand itself to it and exit.
     if let Some(bus) = SessionBus::find(server_url) {
         bus.wait_released().await?;
     }

@@ -3,7 +3,9 @@
 //! on such a link starts Confer with the link as its argument (Linux,
 //! Windows) or hands it to the running app (macOS). A second launch while
 //! the app runs hands its link to the first one and exits
-//! (`tauri-plugin-single-instance`), so one window serves every link.
+//! (`tauri-plugin-single-instance`; on Linux `running_app` does the
+//! hand-over first, and waits out an app that is quitting), so one window
+//! serves every link.
 //!
 //! What the link says is decided here, without Tauri: [`read_link`] turns
 //! the text into a meeting to open the pre-join screen for, a notice that
@@ -207,6 +209,13 @@ pub(crate) fn single_instance<R: Runtime>() -> TauriPlugin<R> {
         .dbus_id(instance_id(&server_url))
         .callback(|app, _args, _cwd| bring_to_front(app))
         .build()
+}
+
+/// The D-Bus name the running app for `server_url` owns: the plugin
+/// appends `.SingleInstance` to [`instance_id`]. `running_app` looks for
+/// it before the app starts.
+pub(crate) fn instance_name(server_url: &str) -> String {
+    format!("{}.SingleInstance", instance_id(server_url))
 }
 
 /// The D-Bus name base for an app using `server_url`.

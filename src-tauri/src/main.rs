@@ -13,6 +13,8 @@
 //! - [`state`], [`settings`], [`credentials`] (the OS keyring),
 //!   [`web_meetings`] (scheduling calls), [`meeting_link`] (join box input).
 //! - [`sign_in_handoff`]: a one-shot sign-in file from a launcher.
+//! - `running_app` (Linux): hands a launch's link to a Confer already
+//!   running, or waits for one that is quitting, before Tauri starts.
 //! - [`video`]: decoded pictures to the UI as raw bytes on an IPC channel.
 //!
 //! The window, its content security policy and the bundle live in
@@ -36,6 +38,8 @@ mod meeting_link;
 mod models;
 mod reconnect;
 mod rendering;
+#[cfg(target_os = "linux")]
+mod running_app;
 mod script_memory;
 mod settings;
 mod sign_in_handoff;
@@ -50,6 +54,15 @@ use tauri::Manager;
 
 fn main() -> ExitCode {
     script_memory::configure_before_threads();
+    #[cfg(target_os = "linux")]
+    match hand_over_to_a_running_app() {
+        running_app::Step::Exit => return ExitCode::SUCCESS,
+        running_app::Step::Fail(message) => {
+            eprintln!("confer-desktop: {message}");
+            return ExitCode::FAILURE;
+        }
+        running_app::Step::Start | running_app::Step::Retry => {}
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -57,6 +70,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Hands this launch's arguments (a `confer://join/...` link) to a Confer
+/// already running for the same server, waiting out one that is quitting
+/// (`running_app`). Linux only: that is where the hand-over goes over
+/// D-Bus; the plugin uses other means on Windows and macOS.
+#[cfg(target_os = "linux")]
+fn hand_over_to_a_running_app() -> running_app::Step {
+    let patience = running_app::Patience::APP;
+    let Some(bus) = running_app::session_bus(patience) else {
+        return running_app::Step::Start;
+    };
+    let server_url = settings::Settings::from_env().server_url;
+    let argv: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    running_app::look_for_running_app(
+        &bus,
+        &launch_link::instance_name(&server_url),
+        &argv,
+        &cwd.to_string_lossy(),
+        patience,
+    )
 }
 
 /// Builds the app with its commands and runs it until the last window closes.
@@ -133,5 +170,16 @@ fn run() -> Result<(), tauri::Error> {
             #[cfg(feature = "bench-frames")]
             bench_frames::bench_frames,
         ])
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())?
+        .run(|app, event| {
+            // Let go of the single-instance name as soon as the app is on
+            // its way out, not at the very end: a launch in the meantime
+            // would otherwise hand its link to an app that is closing
+            // (and `running_app` waits for the name only while its owner
+            // does not answer).
+            if let tauri::RunEvent::ExitRequested { .. } = event {
+                tauri_plugin_single_instance::destroy(app);
+            }
+        });
+    Ok(())
 }

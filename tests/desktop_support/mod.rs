@@ -257,8 +257,10 @@ pub async fn schedule_from_home(wd: &WebDriver, s: &str, topic: &str) -> Result<
 /// The D-Bus session bus the app finds a running copy of itself on. A
 /// test that starts the app again must first wait for the closed one to
 /// let go of its name ([`SessionBus::wait_released`]): a new app that
-/// finds the name still held hands its arguments to the closing one and
-/// fails when that one disconnects without replying.
+/// finds the name still held takes the closing one for a running app and
+/// hands it its arguments (or, if that one leaves without answering,
+/// waits for it: `src-tauri/src/running_app.rs`), and the test's session
+/// would be with the wrong app.
 pub struct SessionBus {
     /// The name the running app holds (see `single_instance` in
     /// `src-tauri/src/launch_link.rs`).
