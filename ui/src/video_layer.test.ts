@@ -23,4 +23,14 @@ describe("LayerChooser", () => {
     c.clear();
     expect(c.choose(2, "high")).toBe("high");
   });
+
+  it("forgets people who left, and asks afresh if their id comes back", () => {
+    const c = new LayerChooser();
+    c.choose(2, "low");
+    c.choose(3, "medium");
+    c.retain([3, 4]);
+    expect(c.size).toBe(1);
+    expect(c.choose(3, "medium")).toBeNull();
+    expect(c.choose(2, "low")).toBe("low");
+  });
 });

@@ -36,4 +36,17 @@ export class LayerChooser {
   clear(): void {
     this.asked.clear();
   }
+
+  /** Forgets everyone not in `present` (people who left): a long meeting
+   * with many comings and goings keeps no entry per departed person, and
+   * an id the server hands out again is asked for afresh. */
+  retain(present: Iterable<number>): void {
+    const keep = new Set(present);
+    for (const id of [...this.asked.keys()]) if (!keep.has(id)) this.asked.delete(id);
+  }
+
+  /** How many participants have a layer asked for (tests, diagnostics). */
+  get size(): number {
+    return this.asked.size;
+  }
 }

@@ -262,6 +262,17 @@ describe("camera layers", () => {
     ]);
     store.update((s) => ({ ...s, panel: "chat" }));
     expect(asked.length).toBe(2);
+    // Participant 3 leaves and the server hands the id out again: the
+    // newcomer's camera is asked for, not taken as already chosen.
+    const three = store.get().participants.find((p) => p.id === 3);
+    expect(three).toBeDefined();
+    store.update((s) => ({ ...s, participants: s.participants.filter((p) => p.id !== 3) }));
+    store.update((s) => ({ ...s, participants: [...s.participants, { ...three!, name: "Newcomer" }] }));
+    expect(asked).toEqual([
+      [2, "medium"],
+      [3, "medium"],
+      [3, "medium"],
+    ]);
   });
 });
 

@@ -535,6 +535,7 @@ export function mountMeeting(root: HTMLElement, store: Store<MeetingState>, acti
     gallery.dataset["count"] = String(shown.length);
     // Each camera at the layer its tile's size needs.
     if (actions.videoLayer !== undefined && state.phase === "joined") {
+      layers.retain(state.participants.map((p) => p.id));
       for (const el of elements) {
         const id = Number(el.dataset["participantId"]);
         if (id === state.selfId || !Number.isFinite(id)) continue;
