@@ -41,6 +41,8 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(240);
 const MEETING_TIMEOUT: Duration = Duration::from_secs(45);
 
 const HOST_EMAIL: &str = "hana@example.com";
+/// The host's display name, shown above the email on the home screen.
+const HOST_NAME: &str = "Hana Host";
 const HOST_PASSWORD: &str = "correct horse battery staple";
 const TOPIC: &str = "Desktop end-to-end";
 const CLI_CHAT: &str = "hello from the command line";
@@ -61,7 +63,7 @@ async fn scenario(tools: Tools) -> Result<()> {
     let server = tokio::task::spawn_blocking(Server::start).await?;
     let host_cli = server.cli(&scratch.path().join("host-cli"));
     tokio::task::spawn_blocking(move || {
-        host_cli.create_account(HOST_EMAIL, "Hana Host", HOST_PASSWORD)
+        host_cli.create_account(HOST_EMAIL, HOST_NAME, HOST_PASSWORD)
     })
     .await?;
 
@@ -147,6 +149,8 @@ async fn drive(
         email.as_str().is_some_and(|e| e.starts_with(HOST_EMAIL)),
         "home shows {email}"
     );
+    let name = wd.text(s, "#account-name").await?;
+    ensure!(name == HOST_NAME, "home shows the name {name:?}");
     // The app says "(until you quit)" when no keyring could keep the token.
     let remembered = email == json!(HOST_EMAIL);
     if std::env::var_os("CONFER_REQUIRE_KEYRING").is_some_and(|v| v == "1") {
@@ -491,11 +495,14 @@ async fn restart_signed_in(wd: &WebDriver, app: &Path, server_url: &str) -> Resu
             UI_TIMEOUT,
         )
         .await;
+    let name = wd.text(&s, "#account-name").await;
     let closed = wd.delete_session(&s).await;
     ensure!(
         shown? == json!(HOST_EMAIL),
         "restarted app is not signed in"
     );
+    let name = name?;
+    ensure!(name == HOST_NAME, "restarted app shows the name {name:?}");
     closed
 }
 

@@ -21,6 +21,8 @@ pub(crate) struct AuthState {
     pub(crate) server_url: String,
     /// The signed-in account's email, if any.
     pub(crate) email: Option<String>,
+    /// The signed-in account's display name, when the server said it.
+    pub(crate) display_name: Option<String>,
     /// Whether the session token is kept in the OS keyring (so the next
     /// start is signed in); false when the keyring is unavailable and the
     /// token lives only in memory.

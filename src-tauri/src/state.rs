@@ -18,6 +18,8 @@ use crate::web_meetings::WebMeetings;
 pub(crate) struct SignedIn {
     /// The account's email.
     pub(crate) email: String,
+    /// The name others see, when the server said it.
+    pub(crate) display_name: Option<String>,
     /// The web service bearer token.
     pub(crate) token: String,
     /// Whether the token is also in the OS keyring.

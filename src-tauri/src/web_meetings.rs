@@ -119,6 +119,9 @@ struct Invitation {
 pub(crate) struct Me {
     /// The account's email.
     pub(crate) email: String,
+    /// The name others see (absent from servers that do not say).
+    #[serde(default)]
+    pub(crate) display_name: Option<String>,
 }
 
 impl WebMeetings {

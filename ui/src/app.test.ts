@@ -5,7 +5,7 @@ import type { AppSettings, AuthState, LaunchLink, MeetingUpdate } from "./bindin
 import { startApp } from "./app";
 import type { Shell } from "./ipc";
 
-const signedOut: AuthState = { serverUrl: "https://127.0.0.1:8443", email: null, remembered: false };
+const signedOut: AuthState = { serverUrl: "https://127.0.0.1:8443", email: null, displayName: null, remembered: false };
 
 const settings: AppSettings = {
   microphone: null,
@@ -86,7 +86,7 @@ describe("app", () => {
     const fake = fakeShell({
       app_info: () => ({ name: "Confer", version: "0.1.0", tauriVersion: "2", os: "linux" }),
       auth_state: () => signedOut,
-      sign_in: () => ({ ...signedOut, email: "ada@example.com", remembered: true }),
+      sign_in: () => ({ ...signedOut, email: "ada@example.com", displayName: "Ada Lovelace", remembered: true }),
       list_meetings: () => [],
       join_meeting: () => null,
       ...devices,
@@ -99,6 +99,7 @@ describe("app", () => {
     await flush();
     expect(app.screen()).toBe("home");
     expect(root.querySelector("#account-email")?.textContent).toBe("ada@example.com");
+    expect(root.querySelector("#account-name")?.textContent).toBe("Ada Lovelace");
 
     const box = root.querySelector<HTMLInputElement>("#home-join-meeting");
     if (box === null) throw new Error("no join box");

@@ -95,7 +95,12 @@ export function startApp(root: HTMLElement, shell: Shell, storage?: Storage): Ap
   const signedInAs = (auth: AuthState) => {
     signedIn = auth.email !== null;
     if (auth.email !== null) {
-      home.update((s) => ({ ...s, email: auth.email ?? "", remembered: auth.remembered }));
+      home.update((s) => ({
+        ...s,
+        email: auth.email ?? "",
+        displayName: auth.displayName,
+        remembered: auth.remembered,
+      }));
       show("home");
       void refresh();
     } else if (current !== "start") show("start");

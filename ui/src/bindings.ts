@@ -46,6 +46,10 @@ serverUrl: string,
  */
 email: string | null, 
 /**
+ * The signed-in account's display name, when the server said it.
+ */
+displayName: string | null, 
+/**
  * Whether the session token is kept in the OS keyring (so the next
  * start is signed in); false when the keyring is unavailable and the
  * token lives only in memory.

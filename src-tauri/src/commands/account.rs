@@ -39,6 +39,7 @@ async fn auth_view(state: &AppState) -> AuthState {
     AuthState {
         server_url: state.settings.server_url.clone(),
         email: auth.as_ref().map(|s| s.email.clone()),
+        display_name: auth.as_ref().and_then(|s| s.display_name.clone()),
         remembered: auth.as_ref().is_some_and(|s| s.remembered),
     }
 }
@@ -68,6 +69,7 @@ pub(crate) async fn auth_state(state: State<'_, AppState>) -> Result<AuthState, 
             state.auth.lock().await.get_or_insert(SignedIn {
                 // The server's spelling, in case the account's email changed.
                 email: me.email,
+                display_name: me.display_name,
                 token: stored.token,
                 remembered,
             });
@@ -106,12 +108,22 @@ pub(crate) async fn sign_in(
         ));
     }
     let login = state.api().await?.login(&email, &request.password).await?;
-    signed_in(&state, email, login.access_token).await
+    // Best effort: the home screen shows the name when the server says it.
+    let display_name = match state.web_with(&login.access_token) {
+        Ok(web) => web.me().await.ok().and_then(|me| me.display_name),
+        Err(_) => None,
+    };
+    signed_in(&state, email, display_name, login.access_token).await
 }
 
 /// Keeps a fresh sign-in's token in the keyring (or memory), registers
 /// this device, and says who is signed in.
-async fn signed_in(state: &AppState, email: String, token: String) -> Result<AuthState, Error> {
+async fn signed_in(
+    state: &AppState,
+    email: String,
+    display_name: Option<String>,
+    token: String,
+) -> Result<AuthState, Error> {
     let stored = StoredSession {
         email: email.clone(),
         token: token.clone(),
@@ -120,6 +132,7 @@ async fn signed_in(state: &AppState, email: String, token: String) -> Result<Aut
     let kept = keyring_call(move || credentials::store(&server, &stored)).await;
     *state.auth.lock().await = Some(SignedIn {
         email,
+        display_name,
         token,
         // Without a keyring the token lives in memory only: signed in until
         // the app closes, never written to a file.
@@ -265,7 +278,7 @@ pub(crate) async fn finish_sign_in_sso(
     };
     // The token answer names the account, not its email: ask.
     let me = state.web_with(&login.access_token)?.me().await?;
-    signed_in(&state, me.email, login.access_token).await
+    signed_in(&state, me.email, me.display_name, login.access_token).await
 }
 
 /// What a sign-in that was cancelled (or never started) ends with.

@@ -39,6 +39,17 @@ const flush = () => new Promise((r) => setTimeout(r, 0));
 afterEach(() => document.body.replaceChildren());
 
 describe("home screen", () => {
+  it("shows who is signed in: the name when known, and the email", () => {
+    const { root, store } = mount();
+    const name = root.querySelector<HTMLElement>("#account-name");
+    expect(name?.hidden).toBe(true);
+    expect(root.querySelector("#account-email")?.textContent).toBe("ada@example.com");
+    store.update((s) => ({ ...s, displayName: "Ada Lovelace", remembered: false }));
+    expect(name?.hidden).toBe(false);
+    expect(name?.textContent).toBe("Ada Lovelace");
+    expect(root.querySelector("#account-email")?.textContent).toBe("ada@example.com (until you quit)");
+  });
+
   it("lists meetings with their security chips", () => {
     const { root } = mount();
     const row = root.querySelector('[data-meeting-id="482193765"]');

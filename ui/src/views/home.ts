@@ -20,6 +20,8 @@ import { askConfirm } from "./confirm";
 /** What the home screen shows. */
 export interface HomeState {
   email: string;
+  /** The name others see; not shown when absent or null. */
+  displayName?: string | null;
   /** The sign-in is kept in the OS keyring. */
   remembered: boolean;
   meetings: ScheduledMeeting[];
@@ -185,6 +187,7 @@ export function mountHome(root: HTMLElement, store: Store<HomeState>, actions: H
   // The meetings list.
   const list = h("ul", { id: "meetings", class: "meetings", "aria-labelledby": "meetings-title" });
   const listStatus = h("p", { id: "meetings-status", class: "form-status", role: "status" });
+  const accountName = h("span", { id: "account-name", class: "account-name", hidden: true });
   const account = h("span", { id: "account-email", class: "account" });
   const notice = h("p", { id: "home-notice", class: "form-status error", role: "status", hidden: true });
   const signOut = h("button", { type: "button", class: "secondary", id: "sign-out" }, "Sign out");
@@ -203,7 +206,7 @@ export function mountHome(root: HTMLElement, store: Store<HomeState>, actions: H
       "header",
       { class: "topbar" },
       h("h1", { id: "home-title", class: "wordmark small" }, "Confer"),
-      h("div", { class: "topbar-end" }, account, settings, theme, signOut),
+      h("div", { class: "topbar-end" }, h("span", { class: "account-who" }, accountName, account), settings, theme, signOut),
     ),
     notice,
     h(
@@ -263,6 +266,8 @@ export function mountHome(root: HTMLElement, store: Store<HomeState>, actions: H
   };
 
   const draw = (state: HomeState): void => {
+    accountName.textContent = state.displayName ?? "";
+    accountName.hidden = !state.displayName;
     account.textContent = state.remembered ? state.email : `${state.email} (until you quit)`;
     notice.textContent = state.notice ?? "";
     notice.hidden = !state.notice;
