@@ -72,7 +72,19 @@ async fn scenario(tools: Tools) -> Result<()> {
         wd,
         mut driver,
         display,
-    } = AppDriver::start(&tools, &log_path, &server.api, &server.ca, &[]).await?;
+    } = AppDriver::start(
+        &tools,
+        &log_path,
+        &server.api,
+        &server.ca,
+        // Settings of its own: the test changes them (video quality), and
+        // starts from the defaults every time.
+        &[(
+            "XDG_CONFIG_HOME",
+            scratch.path().join("config").into_os_string(),
+        )],
+    )
+    .await?;
     let session = wd
         .new_session(&app)
         .await
@@ -195,6 +207,12 @@ async fn drive(
     }
     own_tile
         .with_context(|| format!("home status: {:?}", futures_text(wd, s, "#meetings-status")))?;
+    // A device setting changed in the meeting is used at once: the app
+    // joined at the default (Standard) quality, capturing the 640×360 test
+    // pattern (no camera here), whose self view is scaled to 360×202;
+    // saved as Low, the capture restarts at 320×180, which the self view
+    // shows as it is.
+    change_video_quality_in_meeting(wd, s).await?;
 
     // The second guest shares the app's own X display, whose background is
     // painted a known blue to look for on the app's stage, beside the
@@ -450,7 +468,8 @@ async fn drive(
     }
     let _ = writeln!(
         std::io::stderr(),
-        "desktop_meeting: Cli One decoded {app_video} pictures and {app_audio} audio frames from the app"
+        "desktop_meeting: Cli One decoded {app_video} pictures and {app_audio} audio frames from the app, the last on layer {}",
+        from_app["video_layer"]
     );
 
     // Leave.
@@ -476,6 +495,70 @@ async fn drive(
     .await?;
     let _ = writeln!(std::io::stderr(), "desktop_meeting: meeting {meeting} done");
     Ok(remembered)
+}
+
+/// The size of the latest self-view picture the page received.
+const SELF_VIEW_SIZE: &str = "const t = document.querySelector('#gallery .tile.self'); \
+    const size = t && window.__conferStats.stats().sizes[t.dataset.participantId]; \
+    return size ? size.join('x') : null;";
+
+/// Opens the settings from the meeting's controls, picks Low as the video
+/// quality and saves; the camera (the test pattern here) must restart at
+/// Low's 320×180 at once, as the self view shows.
+async fn change_video_quality_in_meeting(wd: &WebDriver, s: &str) -> Result<()> {
+    let before = wd
+        .wait_until(
+            s,
+            "the self view",
+            SELF_VIEW_SIZE,
+            json!([]),
+            MEETING_TIMEOUT,
+        )
+        .await?;
+    ensure!(
+        before == json!("360x202"),
+        "the self view of the Standard-quality pattern is {before}"
+    );
+    wd.click(s, "#ctl-settings").await?;
+    wd.wait_until(
+        s,
+        "the settings, loaded",
+        "const b = document.querySelector('#settings-save'); return b !== null && !b.disabled;",
+        json!([]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    let note = wd.text(s, "#settings-dialog").await?;
+    ensure!(
+        note.contains("used as soon as you save"),
+        "the settings in a meeting do not say devices change at once: {note}"
+    );
+    wd.execute(
+        s,
+        "const q = document.querySelector('#settings-quality'); \
+         q.value = arguments[0]; q.dispatchEvent(new Event('change', { bubbles: true })); return q.value;",
+        json!(["low"]),
+    )
+    .await?;
+    wd.save_screenshot(s, "desktop_meeting_settings").await?;
+    wd.click(s, "#settings-save").await?;
+    wd.wait_until(
+        s,
+        "the settings to close after saving",
+        "return document.querySelector('#settings-dialog') === null;",
+        json!([]),
+        UI_TIMEOUT,
+    )
+    .await?;
+    wd.wait_until(
+        s,
+        "the self view at Low quality's 320x180",
+        &format!("const size = (() => {{ {SELF_VIEW_SIZE} }})(); return size === '320x180' ? size : null;"),
+        json!([]),
+        MEETING_TIMEOUT,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Starts the app again and checks it opens signed in, from the keyring.

@@ -8,6 +8,7 @@ use confer_client::driver::Command;
 use confer_client::media::{CaptureTrack, SourceSpec};
 use tokio::sync::{Mutex, mpsc};
 
+use crate::commands::meeting_devices::{DevicePicks, SpeakerSlot};
 use crate::credentials::StoredSession;
 use crate::error::Error;
 use crate::settings::Settings;
@@ -26,6 +27,14 @@ pub(crate) struct SignedIn {
     pub(crate) remembered: bool,
 }
 
+/// What changing devices mid-meeting needs: see [`AppState::meeting_devices`].
+pub(crate) type MeetingDevices = (
+    mpsc::Sender<Command>,
+    Arc<std::sync::Mutex<LocalMedia>>,
+    Arc<std::sync::Mutex<DevicePicks>>,
+    SpeakerSlot,
+);
+
 /// A meeting in progress: where to send commands. The driver drops the
 /// receiving end when the session ends, which is how a finished meeting is
 /// told from a running one.
@@ -34,6 +43,10 @@ pub(crate) struct MeetingHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     /// What we send; outlives one connection (a reconnect starts from it).
     pub(crate) local: Arc<std::sync::Mutex<LocalMedia>>,
+    /// The capture devices picked in the settings the meeting runs with.
+    pub(crate) picks: Arc<std::sync::Mutex<DevicePicks>>,
+    /// The speaker the meeting plays on, which the settings can change.
+    pub(crate) speaker: SpeakerSlot,
 }
 
 /// What we send in the meeting, as the user last set it. The sources are
@@ -157,6 +170,20 @@ impl AppState {
         match self.meeting.lock().await.as_ref() {
             Some(h) if !h.commands.is_closed() => Ok((h.commands.clone(), h.local.clone())),
             _ => Err(Error::NotInMeeting),
+        }
+    }
+
+    /// The running meeting's commands, local media, device picks and
+    /// speaker, if one runs.
+    pub(crate) async fn meeting_devices(&self) -> Option<MeetingDevices> {
+        match self.meeting.lock().await.as_ref() {
+            Some(h) if !h.commands.is_closed() => Some((
+                h.commands.clone(),
+                h.local.clone(),
+                h.picks.clone(),
+                h.speaker.clone(),
+            )),
+            _ => None,
         }
     }
 

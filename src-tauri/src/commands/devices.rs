@@ -144,16 +144,19 @@ pub(crate) async fn get_settings<R: Runtime>(app: AppHandle<R>) -> Result<AppSet
     Ok(load_settings(&app))
 }
 
-/// Validates and saves the settings; returns what was saved.
+/// Validates and saves the settings, and uses their devices in the
+/// running meeting if there is one; returns what was saved.
 #[tauri::command]
 pub(crate) async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
     settings: AppSettings,
 ) -> Result<AppSettings, Error> {
     let path = settings_path(&app)?;
-    tokio::task::spawn_blocking(move || app_settings::save(&path, settings))
+    let saved = tokio::task::spawn_blocking(move || app_settings::save(&path, settings))
         .await
-        .map_err(|e| Error::Settings(format!("saving settings stopped: {e}")))?
+        .map_err(|e| Error::Settings(format!("saving settings stopped: {e}")))??;
+    super::meeting_devices::apply_to_running_meeting(&app, &saved).await;
+    Ok(saved)
 }
 
 /// Plays a one-second tone on the speaker (`null` or `default`: the system

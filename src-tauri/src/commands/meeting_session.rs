@@ -31,7 +31,8 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use tokio::sync::mpsc;
 
-use crate::app_settings::{self, NO_SPEAKER};
+use super::meeting_devices::{self, SpeakerSlot};
+use crate::app_settings;
 use crate::error::Error;
 use crate::meeting_events::Translator;
 use crate::meeting_link::{MeetingRef, parse_meeting_ref};
@@ -132,6 +133,8 @@ pub(crate) async fn join_meeting<R: Runtime>(
         ask_keyframe,
     ));
     let local = Arc::new(SyncMutex::new(local));
+    let speaker = SpeakerSlot::new(settings.speaker.clone());
+    let picks = meeting_devices::DevicePicks::of(&settings);
     let meeting = Meeting {
         app,
         api,
@@ -141,18 +144,24 @@ pub(crate) async fn join_meeting<R: Runtime>(
         encryption,
         settings,
         local: local.clone(),
+        speaker: speaker.clone(),
         media_tx,
         delivery,
     };
     tauri::async_runtime::spawn(run_meeting(meeting, connection, ticket.token, command_rx));
-    *slot = Some(MeetingHandle { commands, local });
+    *slot = Some(MeetingHandle {
+        commands,
+        local,
+        picks: Arc::new(SyncMutex::new(picks)),
+        speaker,
+    });
     Ok(())
 }
 
 /// Picks what we send from the settings and the devices present: a named
 /// device as it is, the system default as the first one listed, and the
 /// test tone or pattern when there is none (each fallback with a notice).
-async fn choose_local_media(
+pub(super) async fn choose_local_media(
     settings: &AppSettings,
     muted: bool,
     video_off: bool,
@@ -203,6 +212,8 @@ struct Meeting<R: Runtime> {
     encryption: Encryption,
     settings: AppSettings,
     local: Arc<SyncMutex<LocalMedia>>,
+    /// The speaker, which the settings may change mid-meeting.
+    speaker: SpeakerSlot,
     media_tx: mpsc::Sender<Record>,
     delivery: Delivery,
 }
@@ -243,34 +254,21 @@ impl<R: Runtime> Meeting<R> {
         let (commands, command_rx) = mpsc::channel(64);
         let (event_tx, events) = mpsc::unbounded_channel();
         let (note_tx, notes) = mpsc::unbounded_channel();
-        let speaker = match self.settings.speaker.as_deref() {
-            Some(NO_SPEAKER) => None,
-            chosen => match SpeakerSink::open_or_default(app_settings::speaker_device(chosen)) {
-                Ok((s, fallback)) => {
-                    // The chosen speaker is gone: the default plays, and we say so.
-                    if let (Some(why), true) = (fallback, notify_keyring) {
-                        self.emit(MeetingUpdate::Notice {
-                            text: super::devices::speaker_fallback_notice(&why, s.name()),
-                        });
-                    }
-                    Some(s)
-                }
-                Err(e) => {
-                    if notify_keyring {
-                        self.emit(MeetingUpdate::Notice {
-                            text: format!("No speaker to play the meeting on ({e}); you will not hear the others."),
-                        });
-                    }
-                    None
-                }
-            },
-        };
+        // This (re)join opens the speaker chosen now; one opened for an
+        // earlier connection's sink is not needed.
+        self.speaker.clear_replacement();
+        let choice = self.speaker.choice();
+        let (speaker, notice) = meeting_devices::open_speaker(choice.as_deref());
+        if let (Some(text), true) = (notice, notify_keyring) {
+            self.emit(MeetingUpdate::Notice { text });
+        }
         let processing = processing_for(&self.settings, &local, speaker.is_some());
         let sink = AppSink {
             video: self.media_tx.clone(),
             delivery: self.delivery,
             gate: KeyframeGate::default(),
             speaker,
+            speaker_slot: self.speaker.clone(),
             notes: note_tx,
             commands: commands.downgrade(),
             local: self.local.clone(),
@@ -571,6 +569,8 @@ struct AppSink {
     /// because the forwarder fell behind.
     gate: KeyframeGate,
     speaker: Option<SpeakerSink>,
+    /// Where a speaker changed mid-meeting waits to replace `speaker`.
+    speaker_slot: SpeakerSlot,
     notes: mpsc::UnboundedSender<MeetingUpdate>,
     /// Weak, so the sink (inside the driver) never keeps the session's
     /// command channel open.
@@ -585,6 +585,16 @@ struct AppSink {
 }
 
 impl AppSink {
+    /// Swaps in a speaker the user picked mid-meeting, if one waits.
+    fn take_new_speaker(&mut self) {
+        if let Some(replacement) = self.speaker_slot.take() {
+            if let Some(old) = self.speaker.as_mut() {
+                old.finish();
+            }
+            self.speaker = replacement;
+        }
+    }
+
     fn level(&mut self, participant: ParticipantId, samples: &[i16]) {
         self.levels
             .handle_level(participant.0, status::level_of(samples));
@@ -662,6 +672,7 @@ impl MediaSink for AppSink {
     fn handle(&mut self, output: MediaOutput) {
         match output {
             MediaOutput::Audio { participant, frame } => {
+                self.take_new_speaker();
                 self.level(participant, &frame.samples);
                 if let Some(speaker) = self.speaker.as_mut() {
                     speaker.handle(MediaOutput::Audio { participant, frame });
@@ -708,6 +719,7 @@ impl MediaSink for AppSink {
     }
 
     fn live_report(&mut self, report: &LiveReport) {
+        self.take_new_speaker();
         let errors = &report.media.source_errors;
         for error in errors
             .iter()

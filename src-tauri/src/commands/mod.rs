@@ -6,6 +6,7 @@
 pub(crate) mod account;
 pub(crate) mod app;
 pub(crate) mod devices;
+pub(crate) mod meeting_devices;
 pub(crate) mod meeting_session;
 pub(crate) mod meetings;
 pub(crate) mod preview;

@@ -40,7 +40,8 @@ export const SETTINGS_TEXT = {
   save: "Save",
   cancel: "Cancel",
   saving: "Saving…",
-  inMeetingNote: "Device changes apply to your next meeting.",
+  inMeetingNote: "A new microphone, camera or speaker is used as soon as you save.",
+  inMeetingAudioNote: "These apply from your next meeting.",
 };
 
 /** What the dialog needs from the app. */
@@ -136,8 +137,8 @@ function speakerTester(select: HTMLSelectElement, test: (speaker: string | null)
 }
 
 /** Opens the dialog in `host`; resolves once it closes, to the settings
- * saved (null when cancelled). `inMeeting` adds a note that device
- * changes apply next time. */
+ * saved (null when cancelled). `inMeeting` adds notes that devices
+ * change at once and sound processing at the next meeting. */
 export function openSettings(host: HTMLElement, actions: SettingsActions, inMeeting = false): Promise<AppSettings | null> {
   return new Promise((resolve) => {
     let saved: AppSettings | null = null;
@@ -170,7 +171,7 @@ export function openSettings(host: HTMLElement, actions: SettingsActions, inMeet
         const group = (legend: string, ...children: HTMLElement[]) => h("fieldset", { class: "security" }, h("legend", {}, legend), ...children);
         body.append(
           group(SETTINGS_TEXT.devices, mic.wrapper, cam.wrapper, spk.wrapper, ...speakerTest, ...(inMeeting ? [h("p", { class: "field-hint" }, SETTINGS_TEXT.inMeetingNote)] : [])),
-          group(SETTINGS_TEXT.audio, noise.wrapper, echo.wrapper, gain.wrapper),
+          group(SETTINGS_TEXT.audio, noise.wrapper, echo.wrapper, gain.wrapper, ...(inMeeting ? [h("p", { class: "field-hint" }, SETTINGS_TEXT.inMeetingAudioNote)] : [])),
           group(SETTINGS_TEXT.video, quality.wrapper),
           group(SETTINGS_TEXT.joining, muted.wrapper, videoOff.wrapper),
           group(SETTINGS_TEXT.appearance, theme.wrapper),
