@@ -98,10 +98,12 @@ pub(crate) async fn apply_to_running_meeting<R: Runtime>(
         };
         // What stands in for a device that is not there, said when the
         // user picks it.
-        notices.extend(fallbacks.into_iter().filter(|f| {
-            (f.contains("microphone") && tracks.contains(&CaptureTrack::Audio))
-                || (f.contains("camera") && tracks.contains(&CaptureTrack::Camera))
-        }));
+        notices.extend(
+            fallbacks
+                .into_iter()
+                .filter(|(track, _)| tracks.contains(track))
+                .map(|(_, text)| text),
+        );
         for (track, source) in changes {
             if commands
                 .send(Command::Capture { track, source })

@@ -104,7 +104,7 @@ pub(crate) async fn join_meeting<R: Runtime>(
             transport: connection.transport().as_str().into(),
         },
     );
-    for text in notices {
+    for (_, text) in notices {
         let _ = app.emit(MEETING_EVENT, MeetingUpdate::Notice { text });
     }
     let (commands, command_rx) = mpsc::channel(64);
@@ -160,12 +160,13 @@ pub(crate) async fn join_meeting<R: Runtime>(
 
 /// Picks what we send from the settings and the devices present: a named
 /// device as it is, the system default as the first one listed, and the
-/// test tone or pattern when there is none (each fallback with a notice).
+/// test tone or pattern when there is none (each fallback with a notice,
+/// by the track it is about).
 pub(super) async fn choose_local_media(
     settings: &AppSettings,
     muted: bool,
     video_off: bool,
-) -> (LocalMedia, Vec<String>) {
+) -> (LocalMedia, Vec<(CaptureTrack, String)>) {
     let devices = super::devices::capture_devices().await;
     let first = |prefix: &str| {
         devices
@@ -180,7 +181,10 @@ pub(super) async fn choose_local_media(
     let microphone =
         app_settings::microphone_spec(settings.microphone.as_deref(), any_mic.as_deref())
             .unwrap_or_else(|| {
-                notices.push("No microphone found: sending a test tone instead.".to_owned());
+                notices.push((
+                    CaptureTrack::Audio,
+                    "No microphone found: sending a test tone instead.".to_owned(),
+                ));
                 app_settings::tone_spec()
             });
     let camera = app_settings::camera_spec(
@@ -189,7 +193,10 @@ pub(super) async fn choose_local_media(
         settings.video_quality,
     )
     .unwrap_or_else(|| {
-        notices.push("No camera found: sending a test pattern instead.".to_owned());
+        notices.push((
+            CaptureTrack::Camera,
+            "No camera found: sending a test pattern instead.".to_owned(),
+        ));
         app_settings::pattern_spec(settings.video_quality)
     });
     let local = LocalMedia {
