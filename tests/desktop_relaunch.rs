@@ -59,7 +59,7 @@ async fn scenario(tools: Tools) -> Result<()> {
     let quitting = zbus::connection::Builder::session()?
         .name(bus_name.name.as_str())?
         .serve_at(
-            object_path(&bus_name.name).as_str(),
+            bus_name.object_path().as_str(),
             Quitting {
                 calls: calls.clone(),
             },
@@ -134,11 +134,6 @@ impl Quitting {
         self.calls.fetch_add(1, Ordering::SeqCst);
         std::future::pending::<()>().await;
     }
-}
-
-/// The object path the plugin serves for `name`.
-fn object_path(name: &str) -> String {
-    format!("/{}", name.replace('.', "/").replace('-', "_"))
 }
 
 /// The app under test, killed when the test ends.

@@ -282,6 +282,12 @@ impl SessionBus {
         })
     }
 
+    /// The object path the single-instance plugin serves the name's
+    /// interface at (its rule: dots to slashes, dashes to underscores).
+    pub fn object_path(&self) -> String {
+        format!("/{}", self.name.replace('.', "/").replace('-', "_"))
+    }
+
     /// Whether someone owns the name now.
     pub fn owned(&self) -> Result<bool> {
         let out = Command::new("dbus-send")
