@@ -54,6 +54,7 @@ use tauri::Manager;
 
 fn main() -> ExitCode {
     script_memory::configure_before_threads();
+    start_logging();
     #[cfg(target_os = "linux")]
     match hand_over_to_a_running_app() {
         running_app::Step::Exit => return ExitCode::SUCCESS,
@@ -69,6 +70,29 @@ fn main() -> ExitCode {
             eprintln!("confer-desktop: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs to stderr what the crates beneath the app report: warnings by
+/// default (a dropped media packet, a failed keyframe request), more when
+/// `RUST_LOG` asks, as for the CLI. An unreadable `RUST_LOG` is reported and
+/// the default kept. Nothing secret is logged at any level: tokens and keys
+/// never reach a log line (DESIGN.md).
+fn start_logging() {
+    use tracing_subscriber::EnvFilter;
+    let (filter, bad) = match EnvFilter::try_from_default_env() {
+        Ok(filter) => (filter, None),
+        Err(e) => (
+            EnvFilter::new("warn"),
+            std::env::var_os("RUST_LOG").map(|_| e),
+        ),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    if let Some(e) = bad {
+        tracing::warn!("RUST_LOG not understood ({e}); logging warnings only");
     }
 }
 
