@@ -465,6 +465,14 @@ async fn drive(
             app_video > 0 && app_audio > 0,
             "Cli One decoded {app_video} pictures and {app_audio} audio frames from the app: {from_app}"
         );
+        // Saved as Low quality before the guests came, the app sends its
+        // 320x180 picture on the lowest layer only (not also upscaled to
+        // 640x360), so that is the layer Cli One gets.
+        ensure!(
+            from_app["video_layer"] == json!(0),
+            "Cli One got the app's video on layer {}, not the 320x180 one: {from_app}",
+            from_app["video_layer"]
+        );
     }
     let _ = writeln!(
         std::io::stderr(),

@@ -351,3 +351,107 @@ fn a_wav_and_a_y4m_clip_survive_the_round_trip_through_the_router() {
         }
     }
 }
+
+/// A guest who joins while the host's camera is on asks (through the
+/// router) for a keyframe, and the host's client makes one: the guest's
+/// picture starts at once instead of at the next periodic keyframe (every
+/// 90 frames, three seconds). This failed while the client dropped the
+/// router's 12-byte PLIs as truncated RTP.
+#[test]
+fn a_guest_joining_mid_stream_gets_a_keyframe_on_request() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let homes = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let host_cli = server.cli(homes[0].path());
+    let guest_cli = server.cli(homes[1].path());
+    host_cli.sign_up("host@example.com", "Host", PASSWORD);
+    guest_cli.sign_up("guest@example.com", "Guest", PASSWORD);
+    let meeting = host_cli.create_meeting(&["--topic", "Late"]).to_string();
+    let s = |p: &Path| p.to_str().expect("temporary paths are UTF-8").to_owned();
+    let host_stats = work.path().join("host.json");
+    let guest_stats = work.path().join("guest.json");
+
+    // The host sends the 640x360 test pattern (two simulcast layers) and
+    // stays until stopped.
+    let mut host = host_cli
+        .command(&[
+            "join",
+            &meeting,
+            "--video-in",
+            "pattern",
+            "--stats",
+            &s(&host_stats),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the host");
+    let host_out = LineWatcher::new(host.stderr.take().unwrap());
+    host_out.wait_for("the host joined", STEP_TIMEOUT, |l| {
+        l.starts_with("joined meeting")
+    });
+
+    // The guest joins while the host is sending, decodes what arrives for
+    // a while (saving it is what makes the CLI decode), and leaves.
+    let saved = work.path().join("received");
+    let mut guest = guest_cli
+        .command(&[
+            "join",
+            &meeting,
+            "--for",
+            "3s",
+            "--save-received",
+            &s(&saved),
+            "--stats",
+            &s(&guest_stats),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the guest");
+    let guest_out = LineWatcher::new(guest.stderr.take().unwrap());
+    let status = wait_with_timeout(&mut guest, STEP_TIMEOUT);
+    assert!(status.success(), "guest: {status}\n{}", guest_out.text());
+    host_out.wait_for("the guest left", STEP_TIMEOUT, |l| l.contains(" left ("));
+    terminate(&host);
+    let status = wait_with_timeout(&mut host, STEP_TIMEOUT);
+    assert!(status.success(), "host: {status}\n{}", host_out.text());
+
+    let host_report: Value = serde_json::from_slice(&std::fs::read(&host_stats).unwrap()).unwrap();
+    let guest_report: Value =
+        serde_json::from_slice(&std::fs::read(&guest_stats).unwrap()).unwrap();
+    let sent = &host_report["media"]["sent_tracks"];
+    eprintln!("host sent: {sent}");
+    let requests: u64 = ["video_0", "video_1"]
+        .iter()
+        .map(|t| sent[t]["keyframe_requests"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(
+        requests >= 1,
+        "no keyframe request reached the host's camera: {sent}"
+    );
+    assert!(
+        host_report["media"]["feedback_packets"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{}",
+        host_report["media"]
+    );
+    // Each requested layer answered with a keyframe beyond its first.
+    for t in ["video_0", "video_1"] {
+        if sent[t]["keyframe_requests"].as_u64().unwrap_or(0) > 0 {
+            assert!(sent[t]["keyframes"].as_u64().unwrap() >= 2, "{t}: {sent}");
+        }
+    }
+    let host_id = host_report["participant_id"].to_string();
+    let got = &guest_report["media"]["received"][&host_id];
+    eprintln!("guest received: {got}");
+    assert!(
+        got["video_frames_decoded"].as_u64().unwrap_or(0) > 0,
+        "{got}"
+    );
+    assert_eq!(got["video_freezes"], 0, "{got}");
+}

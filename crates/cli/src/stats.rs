@@ -149,6 +149,8 @@ pub(crate) struct MediaReport {
     /// By sender's participant id (as a string: JSON keys are strings).
     pub(crate) received: BTreeMap<String, ReceivedLine>,
     pub(crate) malformed_packets: u64,
+    /// RTCP feedback about our streams (keyframe requests, NACKs).
+    pub(crate) feedback_packets: u64,
     /// Our real media tracks (`audio`, `video_0`..`video_2`, `screen`):
     /// frames, keyframes, packets, retransmitted, seal_failures.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -332,6 +334,7 @@ impl StatsReport {
                 })
                 .collect(),
             malformed_packets: media.malformed_packets,
+            feedback_packets: media.feedback_packets,
             ..MediaReport::default()
         };
         self.rtt_ms = session.rtt().map(|d| d.as_secs_f64() * 1000.0);

@@ -12,6 +12,8 @@
 //! [`VideoSender::send_frame`] does both without sealing (tests).
 //! [`VideoSender::handle_feedback`] per RTCP feedback message returns
 //! retransmissions (NACK) or makes the next frame a keyframe (PLI).
+//! [`VideoSender::set_layers`] when the source changes size (another
+//! camera, another quality) mid-stream.
 //!
 //! # Receiver driving contract
 //!
@@ -81,10 +83,50 @@ pub struct EncodedVideo {
     pub annex_b: Vec<u8>,
 }
 
+/// Most an RTP timestamp may move forward between two pictures of one
+/// source (5 s at 90 kHz) before it counts as a new source's clock.
+const MAX_TIMESTAMP_STEP: u32 = 5 * 90_000;
+
+/// The step given to the first picture of a new source (one frame at 30 fps).
+const RESTART_STEP: u32 = 3_000;
+
+/// Keeps a stream's RTP timestamps moving forward when its source changes:
+/// a new camera or share restarts its clock at 0, and a receiver must not
+/// see its stream jump back in time.
+#[derive(Debug, Clone, Copy, Default)]
+struct TimestampRebase {
+    /// The last source timestamp and the stream timestamp it became.
+    last: Option<(u32, u32)>,
+    /// Added (wrapping) to source timestamps.
+    offset: u32,
+}
+
+impl TimestampRebase {
+    fn map(&mut self, source: u32) -> u32 {
+        if let Some((last_source, last_out)) = self.last {
+            let step = source.wrapping_sub(last_source);
+            // Backwards wraps to a huge step.
+            if step > MAX_TIMESTAMP_STEP {
+                self.offset = last_out.wrapping_add(RESTART_STEP).wrapping_sub(source);
+            }
+        }
+        let out = source.wrapping_add(self.offset);
+        self.last = Some((source, out));
+        out
+    }
+}
+
 /// Encodes and packetises one video track in up to three layers.
 #[derive(Debug)]
 pub struct VideoSender {
     streams: Vec<LayerStream>,
+    /// Camera senders: whose, and the track of the lowest layer (each
+    /// layer's SSRC derives from them). `None` for a screen share.
+    camera: Option<(ParticipantId, u8)>,
+    /// Packetisers of layers no longer sent, so a layer that comes back
+    /// continues its sequence numbers instead of restarting them.
+    parked: Vec<(LayerId, FramePacketizer)>,
+    rebase: TimestampRebase,
 }
 
 impl VideoSender {
@@ -95,22 +137,59 @@ impl VideoSender {
         base_track: u8,
         layers: &[LayerId],
     ) -> Result<Self, MediaError> {
+        let mut sender = VideoSender {
+            streams: Vec::new(),
+            camera: Some((participant, base_track)),
+            parked: Vec::new(),
+            rebase: TimestampRebase::default(),
+        };
+        sender.set_layers(layers)?;
+        Ok(sender)
+    }
+
+    /// Sends `layers` from now on (a camera sender; a screen share has one
+    /// stream at the source's size and ignores this). Layers kept go on
+    /// untouched; a new layer starts with a keyframe; a dropped layer stops,
+    /// and if it comes back its stream continues its sequence numbers.
+    /// Returns whether anything changed.
+    pub fn set_layers(&mut self, layers: &[LayerId]) -> Result<bool, MediaError> {
+        let Some((participant, base_track)) = self.camera else {
+            return Ok(false);
+        };
         let mut layers = layers.to_vec();
         layers.sort();
         layers.dedup();
-        let mut streams = Vec::with_capacity(layers.len());
-        for layer in layers {
+        if layers == self.layers() {
+            return Ok(false);
+        }
+        // Encoders first: if one cannot be made, nothing changes.
+        let mut added = Vec::new();
+        for &layer in layers.iter().filter(|l| self.ssrc(**l).is_none()) {
+            added.push((layer, VideoEncoder::new(VideoEncoderConfig::camera(layer))?));
+        }
+        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut self.streams)
+            .into_iter()
+            .partition(|s| layers.contains(&s.layer));
+        self.parked
+            .extend(dropped.into_iter().map(|s| (s.layer, s.packetizer)));
+        self.streams = kept;
+        for (layer, encoder) in added {
             let ssrc = ssrc_for(participant, base_track.wrapping_add(layer.as_u8()));
-            streams.push(LayerStream {
+            let packetizer = match self.parked.iter().position(|(l, _)| *l == layer) {
+                Some(i) => self.parked.swap_remove(i).1,
+                None => FramePacketizer::new(ssrc, PT_H264, Some(layer)),
+            };
+            self.streams.push(LayerStream {
                 layer,
                 ssrc,
                 size: Some(layer.dimensions()),
-                encoder: VideoEncoder::new(VideoEncoderConfig::camera(layer))?,
-                packetizer: FramePacketizer::new(ssrc, PT_H264, Some(layer)),
+                encoder,
+                packetizer,
                 history: SendHistory::new(DEFAULT_HISTORY_LEN),
             });
         }
-        Ok(VideoSender { streams })
+        self.streams.sort_by_key(|s| s.layer);
+        Ok(true)
     }
 
     /// A screen-share sender on `track`: one stream at the screen's native
@@ -126,6 +205,9 @@ impl VideoSender {
                 packetizer: FramePacketizer::new(ssrc, PT_H264, Some(LayerId::Low)),
                 history: SendHistory::new(DEFAULT_HISTORY_LEN),
             }],
+            camera: None,
+            parked: Vec::new(),
+            rebase: TimestampRebase::default(),
         })
     }
 
@@ -137,14 +219,21 @@ impl VideoSender {
             .map(|s| s.ssrc)
     }
 
+    /// Whether one of the streams being sent has `ssrc`.
+    pub fn sends(&self, ssrc: u32) -> bool {
+        self.streams.iter().any(|s| s.ssrc == ssrc)
+    }
+
     /// The layers being sent, lowest first.
     pub fn layers(&self) -> Vec<LayerId> {
         self.streams.iter().map(|s| s.layer).collect()
     }
 
     /// Encodes one picture (RTP timestamp at 90 kHz in `frame.timestamp`)
-    /// into every layer.
+    /// into every layer. The stream's timestamps keep moving forward when
+    /// the source's clock restarts (a new source).
     pub fn encode(&mut self, frame: &VideoFrame) -> Result<Vec<EncodedVideo>, MediaError> {
+        let timestamp = self.rebase.map(frame.timestamp);
         let mut out = Vec::with_capacity(self.streams.len());
         for s in &mut self.streams {
             let scaled;
@@ -159,7 +248,7 @@ impl VideoSender {
                 out.push(EncodedVideo {
                     layer: s.layer,
                     ssrc: s.ssrc,
-                    timestamp: frame.timestamp,
+                    timestamp,
                     keyframe: e.keyframe,
                     annex_b: e.to_annex_b(),
                 });
@@ -462,5 +551,79 @@ mod decoder_tests {
         let decoded = receiver.decode(0, &unit);
         assert!(receiver.holds_decoder());
         assert_eq!(decoded.map(|p| (p.width, p.height)), Some((320, 180)));
+    }
+}
+
+#[cfg(test)]
+mod sender_tests {
+    use super::*;
+    use crate::source::PatternSource;
+
+    /// Sends picture `n` and returns (layer, keyframe, first sequence,
+    /// timestamp) of each layer's packets.
+    fn send(s: &mut VideoSender, n: u64, timestamp: u32) -> Vec<(LayerId, bool, u16, u32)> {
+        let mut picture = PatternSource::picture(640, 360, n);
+        picture.timestamp = timestamp;
+        s.encode(&picture)
+            .unwrap()
+            .into_iter()
+            .map(|e| {
+                let packets = s.packetize(&e, &e.annex_b);
+                let first = packets.first().unwrap().header.sequence;
+                (e.layer, e.keyframe, first, e.timestamp)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layers_change_mid_stream_without_breaking_the_ones_kept() {
+        let mut s = VideoSender::new(ParticipantId(1), 1, &[LayerId::Low]).unwrap();
+        let low_before: Vec<_> = (0..3).map(|n| send(&mut s, n, n as u32 * 3000)).collect();
+        assert!(low_before[0][0].1, "starts with a keyframe");
+        // Medium added: Low goes on (no keyframe, next sequence), Medium
+        // starts with a keyframe on its own SSRC.
+        assert!(s.set_layers(&[LayerId::Medium, LayerId::Low]).unwrap());
+        assert!(
+            !s.set_layers(&[LayerId::Low, LayerId::Medium]).unwrap(),
+            "same set"
+        );
+        assert_eq!(s.layers(), vec![LayerId::Low, LayerId::Medium]);
+        let both = send(&mut s, 3, 9000);
+        let next_low = low_before[2][0].2.wrapping_add(1);
+        assert_eq!(both[0], (LayerId::Low, false, next_low, 9000));
+        assert_eq!((both[1].0, both[1].1), (LayerId::Medium, true));
+        assert_eq!(s.ssrc(LayerId::Medium), Some(ssrc_for(ParticipantId(1), 2)));
+        let medium_next = both[1].2.wrapping_add(1);
+        // Medium dropped, then back: its sequence numbers go on where they
+        // stopped, and it restarts at a keyframe.
+        assert!(s.set_layers(&[LayerId::Low]).unwrap());
+        assert_eq!(send(&mut s, 4, 12000).len(), 1);
+        assert_eq!(s.ssrc(LayerId::Medium), None);
+        assert!(s.set_layers(&[LayerId::Low, LayerId::Medium]).unwrap());
+        let back = send(&mut s, 5, 15000);
+        assert_eq!(back[1], (LayerId::Medium, true, medium_next, 15000));
+    }
+
+    #[test]
+    fn a_screen_share_keeps_its_one_stream() {
+        let mut s = VideoSender::screen(ParticipantId(1), 4).unwrap();
+        assert!(!s.set_layers(&LayerId::ALL).unwrap());
+        assert_eq!(s.layers(), vec![LayerId::Low]);
+    }
+
+    #[test]
+    fn a_restarted_source_clock_does_not_take_the_stream_back_in_time() {
+        let mut s = VideoSender::new(ParticipantId(1), 1, &[LayerId::Low]).unwrap();
+        assert_eq!(send(&mut s, 0, 90_000)[0].3, 90_000);
+        assert_eq!(send(&mut s, 1, 93_000)[0].3, 93_000);
+        // A new camera: its clock starts at 0 again.
+        assert_eq!(send(&mut s, 2, 0)[0].3, 96_000);
+        assert_eq!(send(&mut s, 3, 3_000)[0].3, 99_000);
+        // A jump forward of more than five seconds is a new clock too.
+        assert_eq!(send(&mut s, 4, 3_000_000)[0].3, 102_000);
+        // Ordinary steps, and the u32 wrap, pass through unchanged.
+        let mut w = VideoSender::new(ParticipantId(1), 1, &[LayerId::Low]).unwrap();
+        assert_eq!(send(&mut w, 0, u32::MAX - 999)[0].3, u32::MAX - 999);
+        assert_eq!(send(&mut w, 1, 2_000)[0].3, 2_000);
     }
 }

@@ -237,8 +237,8 @@ impl MediaEngine {
             self.stats.dropped_packets += 1;
             return;
         };
-        // RFC 5761: RTCP payload types 200..=206 share the media path.
-        if packet.get(1).is_some_and(|pt| (200..=206).contains(pt)) {
+        // RFC 5761: RTCP shares the media path.
+        if confer_wire::rtcp::is_rtcp(packet) {
             match Feedback::parse(packet) {
                 Ok(fb) if participant_of_ssrc(media_ssrc(&fb)) == own => {
                     if let Some(out) = self.outgoing.as_mut() {

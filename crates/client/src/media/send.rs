@@ -2,7 +2,8 @@
 //!
 //! Senders are made on the first frame of each track, because a camera's
 //! size decides its simulcast layers: a layer larger than the source is not
-//! sent (upscaling costs bits and shows nothing new).
+//! sent (upscaling costs bits and shows nothing new). A camera whose size
+//! changes (another device or quality mid-meeting) changes its layers.
 
 use std::collections::VecDeque;
 
@@ -91,7 +92,14 @@ impl Outgoing {
             &mut self.camera
         };
         let sender = match slot {
-            Some(s) => s,
+            Some(s) if screen => s,
+            // A camera's layers follow its size: another camera or quality
+            // mid-meeting adds or drops layers (never sending one larger
+            // than the picture).
+            Some(s) => {
+                s.set_layers(&camera_layers(frame, self.config.max_camera_layers))?;
+                s
+            }
             None if screen => slot.insert(VideoSender::screen(self.participant, track::SCREEN)?),
             None => {
                 let layers = camera_layers(frame, self.config.max_camera_layers);
@@ -133,6 +141,18 @@ impl Outgoing {
         transmit: &mut VecDeque<Bytes>,
         stats: &mut MediaEngineStats,
     ) {
+        if let Feedback::KeyframeRequest { media_ssrc, .. } = feedback {
+            // Only for a stream we send: the router may ask for a layer
+            // before it has seen that this camera has none that large.
+            let sent = [&self.camera, &self.screen]
+                .into_iter()
+                .flatten()
+                .any(|s| s.sends(*media_ssrc));
+            if sent {
+                let number = confer_wire::ids::track_of_ssrc(*media_ssrc);
+                stats.sent.entry(number).or_default().keyframe_requests += 1;
+            }
+        }
         for (sender, screen) in [(&mut self.camera, false), (&mut self.screen, true)] {
             let Some(sender) = sender else { continue };
             for p in sender.handle_feedback(feedback) {

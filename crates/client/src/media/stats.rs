@@ -16,6 +16,9 @@ pub struct SentTrackStats {
     pub packets: u64,
     /// Packets sent again for a NACK.
     pub retransmitted: u64,
+    /// Keyframe requests (PLIs) received for this track, from the router
+    /// on behalf of a receiver that joined, switched layer or lost one.
+    pub keyframe_requests: u64,
     /// Frames not sent because sealing failed.
     pub seal_failures: u64,
 }

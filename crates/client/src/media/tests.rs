@@ -383,6 +383,51 @@ fn a_keyframe_request_makes_the_next_camera_frame_a_keyframe() {
     );
     a.handle_packet(t0, &pli, &mut PassThrough);
     assert_eq!(send(&mut a, 7), before + 1, "the requested keyframe");
+    assert_eq!(a.stats().sent[&1].keyframe_requests, 1);
+    // A request for a track we do not send, or for someone else's, is not
+    // counted as ours.
+    for media_ssrc in [
+        confer_wire::ids::ssrc_for(ParticipantId(1), confer_wire::ids::track::SCREEN),
+        // A 320x180 camera sends no 640x360 layer.
+        confer_wire::ids::ssrc_for(ParticipantId(1), 2),
+        confer_wire::ids::ssrc_for(ParticipantId(3), 1),
+    ] {
+        let pli = confer_wire::rtcp::pli(1, media_ssrc);
+        a.handle_packet(t0, &pli, &mut PassThrough);
+    }
+    let sent = &a.stats().sent;
+    assert_eq!(sent[&1].keyframe_requests, 1);
+    assert!(!sent.contains_key(&confer_wire::ids::track::SCREEN) && !sent.contains_key(&2));
+    assert_eq!(send(&mut a, 8), before + 1, "no keyframe for those");
+}
+
+#[test]
+fn a_camera_that_changes_size_changes_its_layers() {
+    let t0 = Instant::now();
+    let mut a = MediaEngine::new(MediaConfig::default());
+    a.handle_joined(ParticipantId(1));
+    // Frames per track number sent by one picture of `w`×`h`.
+    let send = |a: &mut MediaEngine, w: u32, h: u32, n: u64| {
+        let before = a.stats().sent;
+        let mut f = PatternSource::picture(w, h, n);
+        f.timestamp = (n * 3000) as u32;
+        a.handle_captured(t0, CaptureTrack::Camera, &Frame::Video(f), &mut PassThrough)
+            .unwrap();
+        while a.poll_transmit().is_some() {}
+        let after = a.stats().sent;
+        let grew =
+            |t: u8| after.get(&t).map_or(0, |s| s.frames) - before.get(&t).map_or(0, |s| s.frames);
+        (grew(1), grew(2))
+    };
+    assert_eq!(send(&mut a, 640, 360, 0), (1, 1), "two layers");
+    // The quality setting drops to 320x180: no 640x360 layer upscaled
+    // from it.
+    assert_eq!(send(&mut a, 320, 180, 1), (1, 0));
+    assert_eq!(send(&mut a, 320, 180, 2), (1, 0));
+    // Back up: the larger layer returns, from a keyframe.
+    let keyframes = a.stats().sent[&2].keyframes;
+    assert_eq!(send(&mut a, 640, 360, 3), (1, 1));
+    assert_eq!(a.stats().sent[&2].keyframes, keyframes + 1);
 }
 
 #[test]

@@ -53,6 +53,7 @@ use confer_media::synthetic::{self, SyntheticSource};
 use confer_wire::PROTOCOL_VERSION;
 use confer_wire::control::{ClientMessage, ErrorCode, LeaveReason, MAX_CHAT_LEN, ServerMessage};
 use confer_wire::ids::{MeetingId, ParticipantId, Role, participant_of_ssrc};
+use confer_wire::rtcp;
 use confer_wire::rtp::{self, PT_SYNTHETIC, RtpPacket};
 
 pub use config::{
@@ -505,6 +506,13 @@ impl Session {
             return false;
         }
         self.last_heard = now;
+        // RTCP shares the path (RFC 5761) and is not RTP: a 12-byte PLI
+        // read as RTP claims a CSRC it does not have and would be dropped
+        // as truncated, and every keyframe request with it.
+        if rtcp::is_rtcp(packet) {
+            self.media.feedback_packets += 1;
+            return true;
+        }
         let Ok(parsed) = RtpPacket::parse(packet) else {
             self.media.malformed_packets += 1;
             return false;

@@ -18,6 +18,9 @@ pub struct MediaStats {
     pub received: BTreeMap<ParticipantId, ReceivedMedia>,
     /// Received packets that were not valid RTP and were dropped.
     pub malformed_packets: u64,
+    /// RTCP feedback received about our own streams (keyframe requests,
+    /// NACKs), passed on to the media engine.
+    pub feedback_packets: u64,
 }
 
 /// Media received from one sender.

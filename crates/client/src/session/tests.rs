@@ -273,6 +273,27 @@ fn counts_media_per_sender_and_drops_malformed_packets() {
 }
 
 #[test]
+fn rtcp_feedback_goes_on_to_the_media_engine() {
+    let (mut s, t0) = joined(SessionConfig::new(MEETING, "t"));
+    // The router's keyframe request for our camera: 12 bytes, whose first
+    // byte read as RTP would promise a CSRC the packet does not have.
+    let pli = confer_wire::rtcp::pli(1, ssrc_for(ME, 1));
+    assert_eq!(pli.len(), 12);
+    assert!(s.handle_media(t0, &pli), "a PLI must reach the engine");
+    let nack = confer_media::feedback::Feedback::Nack {
+        sender_ssrc: 1,
+        media_ssrc: ssrc_for(ME, 1),
+        sequences: vec![7, 9],
+    }
+    .to_bytes();
+    assert!(s.handle_media(t0, &nack), "a NACK must reach the engine");
+    let m = s.media();
+    assert_eq!(m.feedback_packets, 2);
+    assert_eq!(m.malformed_packets, 0);
+    assert!(m.received.is_empty(), "feedback is nobody's media: {m:?}");
+}
+
+#[test]
 fn streams_synthetic_media_at_fifty_packets_a_second_once_joined() {
     let mut config = SessionConfig::new(MEETING, "t");
     config.synthetic_media = true;
