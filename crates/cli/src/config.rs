@@ -67,14 +67,21 @@ pub(crate) fn load(dir: &Path) -> anyhow::Result<Option<StoredSession>> {
 /// Stores the session with mode 0600, replacing any previous one atomically
 /// (a crash mid-write never leaves a half-written token file).
 pub(crate) fn save(dir: &Path, session: &StoredSession) -> anyhow::Result<PathBuf> {
-    create_private_dir(dir)?;
-    let path = dir.join(SESSION_FILE);
-    let tmp = dir.join(format!(".{SESSION_FILE}.{}", std::process::id()));
     let mut body = serde_json::to_vec_pretty(session).context("cannot encode the session")?;
     body.push(b'\n');
+    write_private(dir, SESSION_FILE, &body)
+}
+
+/// Writes `body` to `dir/name` with mode 0600 (the directory 0700),
+/// replacing any previous file atomically: written to a temporary file,
+/// synced, then renamed over it.
+pub(crate) fn write_private(dir: &Path, name: &str, body: &[u8]) -> anyhow::Result<PathBuf> {
+    create_private_dir(dir)?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.{}", std::process::id()));
     let mut file =
         private_file(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    file.write_all(&body)
+    file.write_all(body)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     drop(file);

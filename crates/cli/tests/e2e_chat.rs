@@ -5,7 +5,8 @@
 //! Ada and Bo share an organisation (Ada, its owner, adds Bo); Bo has two
 //! devices. A message from Ada reaches and decrypts on both of Bo's; after
 //! Bo revokes his second device, the next one reaches only the first. A
-//! message to someone in another organisation is refused.
+//! message to someone in another organisation is refused. A message
+//! delivered again after Bo read it (a replay) is dropped in a later run.
 //!
 //! Needs the server binary next to `confer` (`cargo build -p
 //! confer-server`) and a Secret Service on the session bus (CI:
@@ -336,4 +337,47 @@ fn scenario(server: &Server, ada: &Device, bo1: &Device, bo2: &Device, cy: &Devi
         outside.stderr
     );
     assert!(cy.inbox(None).is_empty());
+
+    // A replay: the server (here, Ada posting the very same envelope again,
+    // which the server takes once the first copy was acknowledged and
+    // deleted) delivers a message Bo already read, in a later run of
+    // `confer chat inbox`. It is dropped, said on stderr, and acknowledged.
+    ada.ok(
+        &["chat", "send", "--to", "bo@engines.example", "only once"],
+        None,
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let bo_api = ApiClient::new(&server.api, Some(&pem))
+        .unwrap()
+        .with_access_token(stored_token(bo1));
+    let bo1_id = bo1_device.parse().unwrap();
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let copy = loop {
+        let page = runtime
+            .block_on(bo_api.chat_inbox(bo1_id, 0, None))
+            .unwrap();
+        if let Some(entry) = page.messages.into_iter().next() {
+            break entry.envelope().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the message never arrived");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(texts(&bo1.inbox(None)), ["only once"]);
+    runtime
+        .block_on(api.send_chat_envelopes(&[copy]))
+        .expect("the server takes the copy again once the first was deleted");
+    let again = bo1.ok(&["chat", "inbox", "--json"], None);
+    assert!(
+        again.stdout.trim().is_empty(),
+        "shown twice: {}",
+        again.stdout
+    );
+    assert!(
+        again
+            .stderr
+            .contains("dropped 1 message(s) already shown (delivered again)"),
+        "{}",
+        again.stderr
+    );
+    assert!(bo1.inbox(None).is_empty(), "the copy was not acknowledged");
 }

@@ -13,13 +13,16 @@
 //! user the server says sent it, with the very keys the server named; then
 //! `confer_e2e::chat::open` verifies the signature and decrypts. Failures
 //! are counted by [`DropReason`]; a message already shown (same
-//! [`MessageId`], e.g. a replay) is dropped as a duplicate. Entries that
+//! [`MessageId`], e.g. a replay) is dropped as a duplicate; the ids shown
+//! can be kept between runs ([`Inbox::with_remembered`],
+//! [`Inbox::remembered`]), so a server that delivers a message again after
+//! it was acknowledged and deleted is caught too. Entries that
 //! were handled, shown or dropped for good, are acknowledged so the server
 //! deletes them. When the directory cannot be asked (network, server
 //! error) the round stops *before* that entry and nothing from it on is
 //! acknowledged: a message is never lost to a transient failure.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use confer_e2e::chat::{self, ChatError};
 use confer_e2e::device::{DeviceId, DeviceIdentity, DevicePublicKeys};
@@ -33,6 +36,11 @@ pub const MAX_ENVELOPES_PER_POST: usize = 64;
 
 /// Inbox entries asked for per request.
 pub const INBOX_PAGE_SIZE: u32 = 100;
+
+/// How many shown message ids an [`Inbox`] remembers, the oldest forgotten
+/// first: 16 bytes each, and far more than anyone reads between two
+/// replays a server could attempt.
+pub const REMEMBERED_IDS: usize = 10_000;
 
 /// Why a direct message could not be sent, or the inbox not read.
 #[derive(Debug, thiserror::Error)]
@@ -253,6 +261,9 @@ pub struct InboxStats {
 #[derive(Debug, Default)]
 pub struct Inbox {
     seen: HashSet<MessageId>,
+    /// The same ids, oldest first, to forget the oldest past
+    /// [`REMEMBERED_IDS`].
+    order: VecDeque<MessageId>,
     stats: InboxStats,
     /// The highest cursor handled (shown or dropped for good).
     after: u64,
@@ -262,6 +273,34 @@ impl Inbox {
     /// A fresh state: nothing seen, reading from the start.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A fresh state that already knows the messages shown before (oldest
+    /// first, as [`Self::remembered`] gave them), to drop them if they come
+    /// again. Only the newest [`REMEMBERED_IDS`] are kept.
+    pub fn with_remembered(ids: impl IntoIterator<Item = MessageId>) -> Self {
+        let mut inbox = Self::default();
+        for id in ids {
+            inbox.remember(id);
+        }
+        inbox
+    }
+
+    /// The ids of the messages shown, oldest first (at most
+    /// [`REMEMBERED_IDS`]), to keep for the next run.
+    pub fn remembered(&self) -> impl Iterator<Item = &MessageId> {
+        self.order.iter()
+    }
+
+    fn remember(&mut self, id: MessageId) {
+        if self.seen.insert(id) {
+            self.order.push_back(id);
+        }
+        while self.order.len() > REMEMBERED_IDS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.seen.remove(&oldest);
+            }
+        }
     }
 
     /// The counts so far.
@@ -291,7 +330,8 @@ impl Inbox {
         let outcome = judge(me, entry, directory, &self.seen);
         match &outcome {
             EntryOutcome::Message(message) => {
-                self.seen.insert(message.message_id);
+                let id = message.message_id;
+                self.remember(id);
                 self.stats.received += 1;
             }
             EntryOutcome::Duplicate => self.stats.duplicates += 1,
@@ -357,6 +397,9 @@ pub struct Round {
     pub messages: Vec<ReceivedMessage>,
     /// Entries dropped this round, by reason.
     pub dropped: BTreeMap<DropReason, usize>,
+    /// Copies of messages already shown (in this run or, with
+    /// [`Inbox::with_remembered`], an earlier one), dropped this round.
+    pub duplicates: usize,
     /// Why the round stopped early, if it did; the entries from there on
     /// stay in the inbox for the next round.
     pub interrupted: Option<ApiError>,
@@ -381,6 +424,7 @@ pub async fn receive(
     // revocation on the next round, cheap for a burst from one sender.
     let mut directory: HashMap<String, Option<DirectoryEntry>> = HashMap::new();
     let dropped_before = inbox.stats().dropped.clone();
+    let duplicates_before = inbox.stats().duplicates;
     let mut first = true;
     'pages: loop {
         let page = match api
@@ -437,6 +481,7 @@ pub async fn receive(
     {
         round.ack_failed = Some(e);
     }
+    round.duplicates = inbox.stats().duplicates - duplicates_before;
     for (reason, count) in &inbox.stats().dropped {
         let new = count - dropped_before.get(reason).copied().unwrap_or(0);
         if new > 0 {
@@ -546,6 +591,61 @@ mod tests {
         assert_eq!(inbox.stats().received, 1);
         assert_eq!(inbox.stats().duplicates, 1);
         assert_eq!(inbox.after(), 6);
+    }
+
+    #[test]
+    fn a_message_shown_in_an_earlier_run_is_a_duplicate_when_it_comes_again() {
+        let ada = DeviceIdentity::generate().unwrap();
+        let bo = DeviceIdentity::generate().unwrap();
+        let dir = entry_for("ada@x", &[&ada]);
+        let id = MessageId::random().unwrap();
+        let entry = inbox_entry(1, "ada@x", &ada, &bo, id, b"once");
+        let mut first_run = Inbox::new();
+        assert!(matches!(
+            first_run.handle_entry(&bo, &entry, Some(&dir)),
+            EntryOutcome::Message(_)
+        ));
+        let kept: Vec<MessageId> = first_run.remembered().copied().collect();
+        assert_eq!(kept, [id]);
+        // The server delivers it again, after it was acknowledged and
+        // deleted: a new cursor, a new run.
+        let mut next_run = Inbox::with_remembered(kept);
+        let again = InboxMessage {
+            cursor: 1,
+            ..entry.clone()
+        };
+        assert_eq!(
+            next_run.handle_entry(&bo, &again, Some(&dir)),
+            EntryOutcome::Duplicate
+        );
+        assert_eq!(next_run.after(), 1, "handled, so acknowledged");
+        // A new message still comes through.
+        let other = inbox_entry(2, "ada@x", &ada, &bo, MessageId::random().unwrap(), b"new");
+        assert!(matches!(
+            next_run.handle_entry(&bo, &other, Some(&dir)),
+            EntryOutcome::Message(_)
+        ));
+        assert_eq!(next_run.remembered().count(), 2);
+    }
+
+    #[test]
+    fn only_the_newest_ids_are_remembered() {
+        let ids: Vec<MessageId> = (0..REMEMBERED_IDS + 5)
+            .map(|n| {
+                let mut bytes = [0u8; MessageId::LEN];
+                bytes[..8].copy_from_slice(&(n as u64).to_be_bytes());
+                MessageId::from_bytes(bytes)
+            })
+            .collect();
+        let inbox = Inbox::with_remembered(ids.iter().copied());
+        let kept: Vec<MessageId> = inbox.remembered().copied().collect();
+        assert_eq!(kept.len(), REMEMBERED_IDS);
+        assert_eq!(kept.first(), Some(&ids[5]), "the oldest five forgotten");
+        assert_eq!(kept.last(), ids.last());
+        assert!(!inbox.seen.contains(&ids[0]) && inbox.seen.contains(&ids[5]));
+        // Given twice, an id is kept once.
+        let twice = Inbox::with_remembered([ids[0], ids[0]]);
+        assert_eq!(twice.remembered().count(), 1);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //!   `{"message_id", "from", "text", "sent_by_device"}`). Messages that
 //!   fail verification are dropped and counted on stderr by reason. With
 //!   `--wait` it polls every second until at least one message came or the
-//!   time is up.
+//!   time is up. The ids of messages shown are kept in the config
+//!   directory (`chat_seen`), so one delivered again later is dropped.
 //!
 //! Both first make sure this device is registered (registering again is
 //! harmless), so a fresh device can take part without a separate step.
@@ -26,6 +27,7 @@ use tokio::time::Instant;
 use crate::args::{ChatCommand, Cli};
 use crate::config::Target;
 
+use super::chat_seen;
 use super::identity::load_or_create;
 use super::print_json;
 
@@ -90,7 +92,13 @@ async fn inbox(
     wait: Option<Duration>,
 ) -> anyhow::Result<ExitCode> {
     let deadline = wait.map(|w| Instant::now() + w);
-    let mut state = Inbox::new();
+    let config_dir = crate::config::config_dir(cli)?;
+    let device = identity.device_id();
+    let (remembered, warning) = chat_seen::load(&config_dir, device);
+    if let Some(warning) = warning {
+        eprintln!("warning: {warning}");
+    }
+    let mut state = Inbox::with_remembered(remembered);
     let mut shown = 0usize;
     loop {
         let round = direct_chat::receive(api, identity, &mut state)
@@ -98,6 +106,14 @@ async fn inbox(
             .context("cannot read the inbox")?;
         shown += round.messages.len();
         print_round(cli.json, &round);
+        if !round.messages.is_empty()
+            && let Err(e) = chat_seen::save(&config_dir, device, state.remembered())
+        {
+            eprintln!(
+                "warning: cannot keep the ids of the messages shown, so a copy delivered \
+                 again would show again: {e:#}"
+            );
+        }
         let troubled = round.interrupted.is_some() || round.ack_failed.is_some();
         match deadline {
             Some(at) if shown == 0 && Instant::now() + POLL_INTERVAL <= at => {
@@ -128,6 +144,12 @@ fn print_round(json: bool, round: &Round) {
         eprintln!(
             "warning: dropped {count} message(s) that failed verification: {}",
             reason.as_str()
+        );
+    }
+    if round.duplicates > 0 {
+        eprintln!(
+            "warning: dropped {} message(s) already shown (delivered again)",
+            round.duplicates
         );
     }
     if let Some(e) = &round.interrupted {

@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod chat;
+mod chat_seen;
 pub(crate) mod devices;
 pub(crate) mod identity;
 pub(crate) mod join;
