@@ -8,9 +8,10 @@ use confer_client::driver::Command;
 use confer_client::media::{CaptureTrack, SourceSpec};
 use tokio::sync::{Mutex, mpsc};
 
-use crate::commands::meeting_devices::{DevicePicks, SpeakerSlot};
+use crate::commands::meeting_devices::SpeakerSlot;
 use crate::credentials::StoredSession;
 use crate::error::Error;
+use crate::models::AppSettings;
 use crate::settings::Settings;
 use crate::web_meetings::WebMeetings;
 
@@ -31,7 +32,7 @@ pub(crate) struct SignedIn {
 pub(crate) type MeetingDevices = (
     mpsc::Sender<Command>,
     Arc<std::sync::Mutex<LocalMedia>>,
-    Arc<std::sync::Mutex<DevicePicks>>,
+    Arc<std::sync::Mutex<AppSettings>>,
     SpeakerSlot,
 );
 
@@ -43,8 +44,9 @@ pub(crate) struct MeetingHandle {
     pub(crate) commands: mpsc::Sender<Command>,
     /// What we send; outlives one connection (a reconnect starts from it).
     pub(crate) local: Arc<std::sync::Mutex<LocalMedia>>,
-    /// The capture devices picked in the settings the meeting runs with.
-    pub(crate) picks: Arc<std::sync::Mutex<DevicePicks>>,
+    /// The settings the meeting runs with (saving them mid-meeting
+    /// updates them; a reconnect reads them).
+    pub(crate) settings: Arc<std::sync::Mutex<AppSettings>>,
     /// The speaker the meeting plays on, which the settings can change.
     pub(crate) speaker: SpeakerSlot,
 }
@@ -173,14 +175,14 @@ impl AppState {
         }
     }
 
-    /// The running meeting's commands, local media, device picks and
-    /// speaker, if one runs.
+    /// The running meeting's commands, local media, settings and speaker,
+    /// if one runs.
     pub(crate) async fn meeting_devices(&self) -> Option<MeetingDevices> {
         match self.meeting.lock().await.as_ref() {
             Some(h) if !h.commands.is_closed() => Some((
                 h.commands.clone(),
                 h.local.clone(),
-                h.picks.clone(),
+                h.settings.clone(),
                 h.speaker.clone(),
             )),
             _ => None,

@@ -2,7 +2,8 @@
 //! (TLS): `Command::Capture` stops, starts and replaces our tracks while in
 //! the meeting, the sink sees our own captured frames (the desktop app's
 //! self view and level) and gets a live report about once a second, and a
-//! source that does not parse is reported, not fatal.
+//! source that does not parse is reported, not fatal. `Command::Processing`
+//! switches audio processing on mid-meeting.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,6 +15,7 @@ use confer_client::api::RouterAddresses;
 use confer_client::driver::{self, Command, ConnectOptions, LiveReport, MediaSetup, Transport};
 use confer_client::media::{CaptureTrack, MediaConfig, MediaEngine, MediaOutput, MediaSink};
 use confer_client::session::{Event, Session, SessionConfig};
+use confer_media::processing::ProcessingConfig;
 use confer_media::source::Frame;
 use confer_wire::control::{ClientMessage, RosterEntry, ServerMessage};
 use confer_wire::frame::{FrameKind, decode_frame, frame_bytes};
@@ -199,6 +201,18 @@ async fn capture_commands_stop_start_and_replace_tracks() {
     assert_eq!(seen.lock().unwrap().own, Some(ME));
     assert_eq!(seen.lock().unwrap().camera, 0);
 
+    // Noise suppression switched on mid-meeting runs from the next frame.
+    let noise = ProcessingConfig {
+        noise_suppression: true,
+        ..ProcessingConfig::off()
+    };
+    commands.send(Command::Processing(noise)).await.unwrap();
+    let audio_before = seen.lock().unwrap().audio;
+    until(&seen, "audio after the switch", |s| {
+        s.audio >= audio_before + 3
+    })
+    .await;
+
     // Stop the audio, then start a camera: commands apply in order, so once
     // camera frames arrive the audio has stopped for good.
     let capture = |track, source: Option<&str>| Command::Capture {
@@ -242,9 +256,10 @@ async fn capture_commands_stop_start_and_replace_tracks() {
     }
 
     commands.send(Command::Leave).await.unwrap();
-    let (session, _engine) = tokio::time::timeout(TEST_TIMEOUT, task)
+    let (session, engine) = tokio::time::timeout(TEST_TIMEOUT, task)
         .await
         .unwrap()
         .unwrap();
     assert!(session.is_ended());
+    assert_eq!(engine.and_then(|e| e.processing()), Some(noise));
 }

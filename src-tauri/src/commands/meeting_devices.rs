@@ -17,9 +17,12 @@
 //!   frame or status report (about once a second at most). A reconnect
 //!   opens the slot's choice.
 //!
-//! Noise suppression, echo cancellation and gain control are set when the
-//! media engine starts, so they change at the next meeting; the settings
-//! dialog says so.
+//! - Noise suppression, echo cancellation and gain control run in the
+//!   media engine: every save sends it what should run now
+//!   (`Command::Processing`, from the switches and the microphone in use:
+//!   nothing runs on the test tone).
+//!
+//! The meeting keeps the saved settings, so a reconnect uses them too.
 
 use std::sync::{Arc, Mutex as SyncMutex};
 
@@ -72,15 +75,14 @@ pub(crate) async fn apply_to_running_meeting<R: Runtime>(
     app: &AppHandle<R>,
     settings: &AppSettings,
 ) {
-    let Some((commands, local, picks, speaker)) = app.state::<AppState>().meeting_devices().await
+    let Some((commands, local, kept, speaker)) = app.state::<AppState>().meeting_devices().await
     else {
         return;
     };
-    let after = DevicePicks::of(settings);
-    let tracks = match picks.lock() {
+    let tracks = match kept.lock() {
         Ok(mut before) => {
-            let tracks = changed_tracks(&before, &after);
-            *before = after;
+            let tracks = changed_tracks(&DevicePicks::of(&before), &DevicePicks::of(settings));
+            *before = settings.clone();
             tracks
         }
         Err(_) => return,
@@ -113,6 +115,21 @@ pub(crate) async fn apply_to_running_meeting<R: Runtime>(
                 return; // The meeting ended meanwhile.
             }
         }
+    }
+    // The audio switches, for the microphone now in use. Whether we play
+    // the others is judged on the choice (a speaker that failed to open
+    // only leaves the echo canceller without a reference).
+    let Some(now_sent) = local.lock().ok().map(|l| l.clone()) else {
+        return;
+    };
+    let playing = settings.speaker.as_deref() != Some(NO_SPEAKER);
+    let processing = super::meeting_session::processing_for(settings, &now_sent, playing);
+    if commands
+        .send(Command::Processing(processing))
+        .await
+        .is_err()
+    {
+        return;
     }
     if speaker.choice() != settings.speaker {
         let choice = settings.speaker.clone();

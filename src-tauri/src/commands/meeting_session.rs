@@ -134,7 +134,7 @@ pub(crate) async fn join_meeting<R: Runtime>(
     ));
     let local = Arc::new(SyncMutex::new(local));
     let speaker = SpeakerSlot::new(settings.speaker.clone());
-    let picks = meeting_devices::DevicePicks::of(&settings);
+    let settings = Arc::new(SyncMutex::new(settings));
     let meeting = Meeting {
         app,
         api,
@@ -142,7 +142,7 @@ pub(crate) async fn join_meeting<R: Runtime>(
         token_request,
         ca_pem,
         encryption,
-        settings,
+        settings: settings.clone(),
         local: local.clone(),
         speaker: speaker.clone(),
         media_tx,
@@ -152,7 +152,7 @@ pub(crate) async fn join_meeting<R: Runtime>(
     *slot = Some(MeetingHandle {
         commands,
         local,
-        picks: Arc::new(SyncMutex::new(picks)),
+        settings,
         speaker,
     });
     Ok(())
@@ -217,7 +217,9 @@ struct Meeting<R: Runtime> {
     token_request: JoinTokenRequest,
     ca_pem: Vec<u8>,
     encryption: Encryption,
-    settings: AppSettings,
+    /// The settings the meeting runs with; saving them mid-meeting
+    /// updates them, and a reconnect uses them as they are then.
+    settings: Arc<SyncMutex<AppSettings>>,
     local: Arc<SyncMutex<LocalMedia>>,
     /// The speaker, which the settings may change mid-meeting.
     speaker: SpeakerSlot,
@@ -232,6 +234,10 @@ impl<R: Runtime> Meeting<R> {
 
     fn local(&self) -> LocalMedia {
         self.local.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    fn settings(&self) -> AppSettings {
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// Starts a session over `connection` with our media.
@@ -269,7 +275,8 @@ impl<R: Runtime> Meeting<R> {
         if let (Some(text), true) = (notice, notify_keyring) {
             self.emit(MeetingUpdate::Notice { text });
         }
-        let processing = processing_for(&self.settings, &local, speaker.is_some());
+        let settings = self.settings();
+        let processing = processing_for(&settings, &local, speaker.is_some());
         let sink = AppSink {
             video: self.media_tx.clone(),
             delivery: self.delivery,
@@ -283,7 +290,7 @@ impl<R: Runtime> Meeting<R> {
             last_levels: Instant::now(),
             loss: LossMeter::default(),
             source_errors: 0,
-            quality: self.settings.video_quality,
+            settings: self.settings.clone(),
         };
         let media = MediaSetup {
             engine: MediaEngine::new(MediaConfig {
@@ -549,7 +556,11 @@ fn status_update(
 /// What runs on our microphone: the settings' switches for a microphone
 /// (echo cancellation only when we play the others: without a speaker
 /// there is no echo), nothing for the test tone.
-fn processing_for(settings: &AppSettings, local: &LocalMedia, playing: bool) -> ProcessingConfig {
+pub(super) fn processing_for(
+    settings: &AppSettings,
+    local: &LocalMedia,
+    playing: bool,
+) -> ProcessingConfig {
     if !local
         .microphone
         .as_deref()
@@ -588,7 +599,9 @@ struct AppSink {
     loss: LossMeter,
     /// Source errors already handled.
     source_errors: usize,
-    quality: crate::models::VideoQuality,
+    /// The meeting's settings, for the test pattern's size at the
+    /// quality set now.
+    settings: Arc<SyncMutex<AppSettings>>,
 }
 
 impl AppSink {
@@ -630,7 +643,12 @@ impl AppSink {
         } else if error.starts_with("Camera") {
             (
                 CaptureTrack::Camera,
-                app_settings::pattern_spec(self.quality),
+                app_settings::pattern_spec(
+                    self.settings
+                        .lock()
+                        .map(|s| s.video_quality)
+                        .unwrap_or_default(),
+                ),
                 "camera",
             )
         } else {
@@ -671,6 +689,10 @@ impl AppSink {
                 track,
                 source: Some(replacement),
             });
+            // Nothing runs on the test tone.
+            if track == CaptureTrack::Audio {
+                let _ = commands.try_send(Command::Processing(ProcessingConfig::off()));
+            }
         }
     }
 }

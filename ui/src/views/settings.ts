@@ -40,8 +40,7 @@ export const SETTINGS_TEXT = {
   save: "Save",
   cancel: "Cancel",
   saving: "Saving…",
-  inMeetingNote: "A new microphone, camera or speaker is used as soon as you save.",
-  inMeetingAudioNote: "These apply from your next meeting.",
+  inMeetingNote: "Devices, video quality and the audio switches are used as soon as you save.",
 };
 
 /** What the dialog needs from the app. */
@@ -137,8 +136,8 @@ function speakerTester(select: HTMLSelectElement, test: (speaker: string | null)
 }
 
 /** Opens the dialog in `host`; resolves once it closes, to the settings
- * saved (null when cancelled). `inMeeting` adds notes that devices
- * change at once and sound processing at the next meeting. */
+ * saved (null when cancelled). `inMeeting` adds a note that what is
+ * saved (devices, video quality, the audio switches) is used at once. */
 export function openSettings(host: HTMLElement, actions: SettingsActions, inMeeting = false): Promise<AppSettings | null> {
   return new Promise((resolve) => {
     let saved: AppSettings | null = null;
@@ -171,7 +170,7 @@ export function openSettings(host: HTMLElement, actions: SettingsActions, inMeet
         const group = (legend: string, ...children: HTMLElement[]) => h("fieldset", { class: "security" }, h("legend", {}, legend), ...children);
         body.append(
           group(SETTINGS_TEXT.devices, mic.wrapper, cam.wrapper, spk.wrapper, ...speakerTest, ...(inMeeting ? [h("p", { class: "field-hint" }, SETTINGS_TEXT.inMeetingNote)] : [])),
-          group(SETTINGS_TEXT.audio, noise.wrapper, echo.wrapper, gain.wrapper, ...(inMeeting ? [h("p", { class: "field-hint" }, SETTINGS_TEXT.inMeetingAudioNote)] : [])),
+          group(SETTINGS_TEXT.audio, noise.wrapper, echo.wrapper, gain.wrapper),
           group(SETTINGS_TEXT.video, quality.wrapper),
           group(SETTINGS_TEXT.joining, muted.wrapper, videoOff.wrapper),
           group(SETTINGS_TEXT.appearance, theme.wrapper),

@@ -302,6 +302,9 @@ pub enum Command {
         /// The simulcast layer wanted.
         layer: confer_wire::simulcast::LayerId,
     },
+    /// Run these stages on captured audio from the next frame on (see
+    /// [`crate::media::MediaEngine::set_processing`]).
+    Processing(confer_media::processing::ProcessingConfig),
     /// Leave the meeting.
     Leave,
 }
@@ -561,6 +564,11 @@ async fn run_inner(
                         change_capture(m, &mut captures, admitted, &capture_tx, track, source.as_deref());
                     } else {
                         tracing::warn!("capture change without media: ignored");
+                    }
+                }
+                Some(Command::Processing(config)) => {
+                    if let Some(m) = media.as_mut() {
+                        m.engine.set_processing(config);
                     }
                 }
                 Some(Command::SetVideoLayer { participant, layer }) => {

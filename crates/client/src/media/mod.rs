@@ -368,6 +368,17 @@ impl MediaEngine {
         self.processor.as_ref().map(CaptureProcessor::config)
     }
 
+    /// Runs `config`'s stages on captured audio from the next frame on: a
+    /// switch changed in the settings mid-meeting, or another microphone
+    /// (a file or tone gets none). The processor keeps its state (the echo
+    /// canceller's model of the room) across the change.
+    pub fn set_processing(&mut self, config: ProcessingConfig) {
+        self.config.processing = config;
+        if let Some(p) = self.processor.as_mut() {
+            p.set_config(config);
+        }
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> MediaEngineStats {
         let mut s = self.stats.clone();

@@ -516,6 +516,47 @@ fn opus_sent(processing: ProcessingConfig, frames: &[Vec<i16>]) -> (Vec<Vec<u8>>
 }
 
 #[test]
+fn processing_switched_on_mid_stream_applies_from_the_next_frame() {
+    let frames = noisy_tone_frames();
+    let (plain, _) = opus_sent(ProcessingConfig::off(), &frames);
+    let half = frames.len() / 2;
+    let (first, mut e) = opus_sent(ProcessingConfig::off(), &frames[..half]);
+    assert_eq!(first, plain[..first.len()], "nothing runs while off");
+    assert_eq!(e.processing(), None, "no processor made while all is off");
+    let on = ProcessingConfig {
+        noise_suppression: true,
+        ..ProcessingConfig::off()
+    };
+    e.set_processing(on);
+    let mut second = Vec::new();
+    for samples in &frames[half..] {
+        let frame = Frame::Audio(AudioFrame {
+            samples: samples.clone(),
+            timestamp: 0,
+            origin: AudioOrigin::Captured,
+        });
+        e.handle_captured(
+            Instant::now(),
+            CaptureTrack::Audio,
+            &frame,
+            &mut PassThrough,
+        )
+        .unwrap();
+        while let Some(p) = e.poll_transmit() {
+            second.push(MediaPacket::parse(&p).unwrap().payload.to_vec());
+        }
+    }
+    assert_eq!(e.processing(), Some(on));
+    assert!(
+        second != plain[first.len()..],
+        "noise suppression did not run"
+    );
+    // And off again, for a microphone swapped for a tone.
+    e.set_processing(ProcessingConfig::off());
+    assert_eq!(e.processing(), Some(ProcessingConfig::off()));
+}
+
+#[test]
 fn with_processing_off_captured_audio_reaches_opus_bit_exact() {
     let frames = noisy_tone_frames();
     let (sent, engine) = opus_sent(ProcessingConfig::off(), &frames);
