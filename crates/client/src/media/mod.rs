@@ -29,6 +29,7 @@
 //! panic: bad packets are counted and dropped.
 
 mod crypto;
+mod echo_reference;
 pub mod playout;
 mod remote;
 pub mod save;
@@ -153,6 +154,8 @@ pub struct MediaEngine {
     layers: BTreeMap<ParticipantId, LayerId>,
     /// Created on the first captured audio frame when any stage is on.
     processor: Option<CaptureProcessor>,
+    /// The others' audio mixed per 20 ms, for the echo canceller.
+    echo_reference: echo_reference::EchoReference,
     outputs: VecDeque<MediaOutput>,
     stats: MediaEngineStats,
 }
@@ -171,6 +174,7 @@ impl MediaEngine {
             subscribed: BTreeSet::new(),
             layers: BTreeMap::new(),
             processor: None,
+            echo_reference: echo_reference::EchoReference::default(),
             outputs: VecDeque::new(),
             stats: MediaEngineStats::default(),
         }
@@ -283,11 +287,31 @@ impl MediaEngine {
             .remotes
             .entry(from)
             .or_insert_with(|| RemoteMedia::new(from, own_ssrc));
+        let before = self.outputs.len();
         if let Err(e) = remote.handle_packet(now, parsed, kind, crypto, &mut self.outputs) {
             tracing::debug!("media from {from} dropped: {e}");
         }
         let decode = self.config.decode_video;
         remote.poll(now, crypto, decode, &mut self.outputs, &mut self.feedback);
+        self.take_echo_reference(now, before);
+    }
+
+    /// Feeds the audio among `outputs[from..]`, handed out at `now`, to the
+    /// echo canceller's reference, mixed per 20 ms.
+    fn take_echo_reference(&mut self, now: Instant, from: usize) {
+        let Some(processor) = self.processor.as_mut() else {
+            return;
+        };
+        for output in self.outputs.range(from..) {
+            if let MediaOutput::Audio { frame, .. } = output
+                && let Some(mixed) = self.echo_reference.add(now, &frame.samples)
+            {
+                match processor.handle_far_end(&mixed) {
+                    Ok(()) => self.stats.echo_reference_frames += 1,
+                    Err(e) => tracing::debug!("echo reference not taken: {e}"),
+                }
+            }
+        }
     }
 
     /// When [`Self::handle_timeout`] must next be called, if ever.
@@ -301,9 +325,11 @@ impl MediaEngine {
     /// Lets time pass: plays out audio, decodes pictures that are due.
     pub fn handle_timeout(&mut self, now: Instant, crypto: &mut dyn FrameCrypto) {
         let decode = self.config.decode_video;
+        let before = self.outputs.len();
         for remote in self.remotes.values_mut() {
             remote.poll(now, crypto, decode, &mut self.outputs, &mut self.feedback);
         }
+        self.take_echo_reference(now, before);
     }
 
     /// Asks for `layer` of `participant`'s camera from now on, instead of
@@ -350,16 +376,10 @@ impl MediaEngine {
 
     /// The next decoded or received media for the front end.
     ///
-    /// Audio handed out here is what plays, so it is also the echo
-    /// canceller's far-end reference.
+    /// Audio handed out here is what plays, so it is also (mixed per 20 ms
+    /// as the speaker mixes it) the echo canceller's far-end reference.
     pub fn poll_output(&mut self) -> Option<MediaOutput> {
-        let output = self.outputs.pop_front()?;
-        if let (MediaOutput::Audio { frame, .. }, Some(p)) = (&output, self.processor.as_mut())
-            && let Err(e) = p.handle_far_end(&frame.samples)
-        {
-            tracing::debug!("echo reference not taken: {e}");
-        }
-        Some(output)
+        self.outputs.pop_front()
     }
 
     /// The audio processing stages running now, once audio was captured

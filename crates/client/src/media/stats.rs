@@ -82,6 +82,9 @@ pub struct MediaEngineStats {
     pub received: BTreeMap<ParticipantId, RemoteMediaStats>,
     /// Packets that were not usable media (bad RTP, unknown track, not for us).
     pub dropped_packets: u64,
+    /// 20 ms frames of the others' audio, mixed, given to the echo
+    /// canceller as its reference (one per period however many talk).
+    pub echo_reference_frames: u64,
     /// Capture sources that failed, with why.
     pub source_errors: Vec<String>,
 }

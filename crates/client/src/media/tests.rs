@@ -516,6 +516,68 @@ fn opus_sent(processing: ProcessingConfig, frames: &[Vec<i16>]) -> (Vec<Vec<u8>>
 }
 
 #[test]
+fn the_echo_reference_is_one_mixed_frame_per_period_however_many_talk() {
+    let t0 = Instant::now();
+    let mut b = MediaEngine::new(MediaConfig {
+        processing: ProcessingConfig {
+            echo_cancellation: true,
+            ..ProcessingConfig::off()
+        },
+        ..MediaConfig::default()
+    });
+    b.handle_joined(ParticipantId(2));
+    let tone = |n: u64| {
+        Frame::Audio(AudioFrame {
+            samples: ToneSource::samples(440.0, n * FRAME_SAMPLES as u64),
+            timestamp: 0,
+            origin: AudioOrigin::Captured,
+        })
+    };
+    // B's microphone starts the canceller.
+    b.handle_captured(t0, CaptureTrack::Audio, &tone(0), &mut PassThrough)
+        .unwrap();
+    let mut talkers: Vec<MediaEngine> = [1, 3]
+        .into_iter()
+        .map(|id| {
+            let mut e = MediaEngine::new(MediaConfig::default());
+            e.handle_joined(ParticipantId(id));
+            e
+        })
+        .collect();
+    let mut played = 0u64;
+    let mut n = 0u64;
+    let mut now = t0;
+    while now < t0 + Duration::from_secs(2) {
+        if now.duration_since(t0).as_millis() as u64 >= n * 20 {
+            for talker in &mut talkers {
+                talker
+                    .handle_captured(now, CaptureTrack::Audio, &tone(n), &mut PassThrough)
+                    .unwrap();
+                while let Some(p) = talker.poll_transmit() {
+                    b.handle_packet(now, &p, &mut PassThrough);
+                }
+            }
+            n += 1;
+        }
+        if b.poll_timeout().is_some_and(|t| t <= now) {
+            b.handle_timeout(now, &mut PassThrough);
+        }
+        while let Some(o) = b.poll_output() {
+            played += u64::from(matches!(o, MediaOutput::Audio { .. }));
+        }
+        while b.poll_transmit().is_some() {}
+        now += Duration::from_millis(5);
+    }
+    let reference = b.stats().echo_reference_frames;
+    // Two talkers: about 2 x 100 frames played, about 100 periods.
+    assert!(played >= 180, "{played} frames played");
+    assert!(
+        (90..=101).contains(&reference),
+        "{reference} reference frames for {played} played"
+    );
+}
+
+#[test]
 fn processing_switched_on_mid_stream_applies_from_the_next_frame() {
     let frames = noisy_tone_frames();
     let (plain, _) = opus_sent(ProcessingConfig::off(), &frames);
