@@ -14,9 +14,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{LineWatcher, STEP_TIMEOUT, Server, terminate, wait_with_timeout};
+use common::{STEP_TIMEOUT, Server, terminate, wait_with_timeout};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -256,8 +256,9 @@ fn a_wav_and_a_y4m_clip_survive_the_round_trip_through_the_router() {
     let (mut rx, rx_out) = rx_cli.spawn_receiver(&meeting, &saved, &rx_stats);
 
     // The sender streams the clips and leaves a little after they end.
-    let mut tx = tx_cli
-        .command(&[
+    tx_cli.run_to_end(
+        "sender",
+        &[
             "join",
             &meeting,
             "--audio-in",
@@ -268,15 +269,8 @@ fn a_wav_and_a_y4m_clip_survive_the_round_trip_through_the_router() {
             "8s",
             "--stats",
             &s(&tx_stats),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the sender");
-    let tx_out = LineWatcher::new(tx.stderr.take().unwrap());
-    let status = wait_with_timeout(&mut tx, STEP_TIMEOUT);
-    assert!(status.success(), "sender: {status}\n{}", tx_out.text());
+        ],
+    );
     rx_out.wait_for("the sender left", STEP_TIMEOUT, |l| l.contains(" left ("));
     terminate(&rx);
     let status = wait_with_timeout(&mut rx, STEP_TIMEOUT);
@@ -373,21 +367,14 @@ fn a_guest_joining_mid_stream_gets_a_keyframe_on_request() {
 
     // The host sends the 640x360 test pattern (two simulcast layers) and
     // stays until stopped.
-    let mut host = host_cli
-        .command(&[
-            "join",
-            &meeting,
-            "--video-in",
-            "pattern",
-            "--stats",
-            &s(&host_stats),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the host");
-    let host_out = LineWatcher::new(host.stderr.take().unwrap());
+    let (mut host, host_out) = host_cli.spawn(&[
+        "join",
+        &meeting,
+        "--video-in",
+        "pattern",
+        "--stats",
+        &s(&host_stats),
+    ]);
     host_out.wait_for("the host joined", STEP_TIMEOUT, |l| {
         l.starts_with("joined meeting")
     });
@@ -395,8 +382,9 @@ fn a_guest_joining_mid_stream_gets_a_keyframe_on_request() {
     // The guest joins while the host is sending, decodes what arrives for
     // a while (saving it is what makes the CLI decode), and leaves.
     let saved = work.path().join("received");
-    let mut guest = guest_cli
-        .command(&[
+    guest_cli.run_to_end(
+        "guest",
+        &[
             "join",
             &meeting,
             "--for",
@@ -405,15 +393,8 @@ fn a_guest_joining_mid_stream_gets_a_keyframe_on_request() {
             &s(&saved),
             "--stats",
             &s(&guest_stats),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the guest");
-    let guest_out = LineWatcher::new(guest.stderr.take().unwrap());
-    let status = wait_with_timeout(&mut guest, STEP_TIMEOUT);
-    assert!(status.success(), "guest: {status}\n{}", guest_out.text());
+        ],
+    );
     host_out.wait_for("the guest left", STEP_TIMEOUT, |l| l.contains(" left ("));
     terminate(&host);
     let status = wait_with_timeout(&mut host, STEP_TIMEOUT);

@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{LineWatcher, STEP_TIMEOUT, Server, terminate, wait_with_timeout};
+use common::{STEP_TIMEOUT, Server, terminate, wait_with_timeout};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -135,8 +135,9 @@ fn a_shared_screen_arrives_in_its_colour() {
     let s = |p: &Path| p.to_str().expect("temporary paths are UTF-8").to_owned();
     let (mut rx, rx_out) = rx_cli.spawn_receiver(&meeting, &saved, &rx_stats);
 
-    let mut tx = tx_cli
-        .command(&[
+    tx_cli.run_to_end(
+        "sharer",
+        &[
             "join",
             &meeting,
             "--screen-in",
@@ -145,15 +146,8 @@ fn a_shared_screen_arrives_in_its_colour() {
             "4s",
             "--stats",
             &s(&tx_stats),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the sharer");
-    let tx_out = LineWatcher::new(tx.stderr.take().unwrap());
-    let status = wait_with_timeout(&mut tx, STEP_TIMEOUT);
-    assert!(status.success(), "sharer: {status}\n{}", tx_out.text());
+        ],
+    );
     rx_out.wait_for("the sharer left", STEP_TIMEOUT, |l| l.contains(" left ("));
     terminate(&rx);
     let status = wait_with_timeout(&mut rx, STEP_TIMEOUT);

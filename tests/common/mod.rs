@@ -664,22 +664,37 @@ impl Cli {
         stats: &Path,
     ) -> (Child, LineWatcher) {
         let s = |p: &Path| p.to_str().expect("temporary paths are UTF-8").to_owned();
+        let (child, out) = self.spawn(&[
+            "join",
+            meeting,
+            "--save-received",
+            &s(saved),
+            "--stats",
+            &s(stats),
+        ]);
+        out.wait_for("joined", STEP_TIMEOUT, |l| l.starts_with("joined meeting"));
+        (child, out)
+    }
+
+    /// Starts `confer ARGS` (the server flags appended) with its stderr
+    /// watched.
+    pub fn spawn(&self, args: &[&str]) -> (Child, LineWatcher) {
         let mut child = self
-            .command(&[
-                "join",
-                meeting,
-                "--save-received",
-                &s(saved),
-                "--stats",
-                &s(stats),
-            ])
+            .command(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn the receiver");
-        let out = LineWatcher::new(child.stderr.take().unwrap());
-        out.wait_for("joined", STEP_TIMEOUT, |l| l.starts_with("joined meeting"));
+            .unwrap_or_else(|e| panic!("spawn confer {args:?}: {e}"));
+        let out = LineWatcher::new(child.stderr.take().expect("stderr is piped"));
         (child, out)
+    }
+
+    /// Runs `confer ARGS` to its end (within [`STEP_TIMEOUT`]); `who` names
+    /// it if it fails, with what it printed.
+    pub fn run_to_end(&self, who: &str, args: &[&str]) {
+        let (mut child, out) = self.spawn(args);
+        let status = wait_with_timeout(&mut child, STEP_TIMEOUT);
+        assert!(status.success(), "{who}: {status}\n{}", out.text());
     }
 }
