@@ -11,7 +11,11 @@
 //! the name a Confer for this server owns, takes the hand-over call and
 //! never answers, then disconnects (as a process that exits does). The
 //! built `confer-desktop` is started under Xvfb; it must keep running
-//! through that and end up owning the name itself. Needs what
+//! through that and end up owning the name itself.
+//!
+//! A stand-in that holds the name and never answers at all makes the
+//! launch give up (after 20 s); started from a launcher, with nobody
+//! reading its stderr, it must say why in a dialog. Needs what
 //! `desktop_smoke.rs` needs (and skips the same way) and a D-Bus session
 //! bus (`dbus-run-session`, as `scripts/test.sh` runs the tests).
 #![cfg(target_os = "linux")]
@@ -37,9 +41,91 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// needs to (the app only has to start); it names the bus name.
 const SERVER_URL: &str = "https://127.0.0.1:9";
 
+/// Another server for the second test, so its stand-in owns another name.
+const STUCK_SERVER_URL: &str = "https://127.0.0.1:10";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launch_while_the_app_is_quitting_waits_and_starts() -> Result<()> {
     run_scenario("desktop_relaunch", SCENARIO_TIMEOUT, scenario).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_that_cannot_start_says_why_in_a_dialog() -> Result<()> {
+    run_scenario("desktop_relaunch_stuck", SCENARIO_TIMEOUT, stuck).await
+}
+
+async fn stuck(tools: Tools) -> Result<()> {
+    let Some(bus_name) = SessionBus::find(STUCK_SERVER_URL) else {
+        return skip(
+            "desktop_relaunch_stuck",
+            "no D-Bus session bus (run under dbus-run-session)",
+        );
+    };
+    let (display, _xvfb) = tools.app_display()?;
+    // A Confer that hangs: owns the name and never answers, for good.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let _hung = zbus::connection::Builder::session()?
+        .name(bus_name.name.as_str())?
+        .serve_at(
+            bus_name.object_path().as_str(),
+            Quitting {
+                calls: calls.clone(),
+            },
+        )?
+        .build()
+        .await
+        .context("the stand-in taking the app's name")?;
+    let log = tempfile::NamedTempFile::new()?;
+    // Started as a launcher starts it: stderr goes to no terminal.
+    let mut app = App(
+        Command::new(PathBuf::from(env!("CARGO_BIN_EXE_confer-desktop")))
+            .env("DISPLAY", &display)
+            .env("GDK_BACKEND", "x11")
+            .env_remove("WAYLAND_DISPLAY")
+            .env("CONFER_SERVER_URL", STUCK_SERVER_URL)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log.reopen()?)
+            .spawn()
+            .context("starting confer-desktop")?,
+    );
+    let app_log = || std::fs::read_to_string(log.path()).unwrap_or_default();
+    // It gives up after 20 s (plus a call's 5 s); then the dialog stays
+    // until the user closes it.
+    let started = Instant::now();
+    let windows = loop {
+        if let Some(status) = app.0.try_wait()? {
+            bail!("the app exited ({status}) without a dialog:\n{}", app_log());
+        }
+        let tree = Command::new("xwininfo")
+            .args(["-display", &display, "-root", "-tree"])
+            .output()
+            .context("xwininfo (x11-utils)")?;
+        let tree = String::from_utf8_lossy(&tree.stdout).into_owned();
+        if tree.contains("\"Confer\"") {
+            break tree;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("no dialog after 60 s; the app said:\n{}", app_log());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let said = app_log();
+    ensure!(
+        said.contains("has not answered for 20 s"),
+        "the app's stderr: {said}"
+    );
+    ensure!(
+        calls.load(Ordering::SeqCst) > 0,
+        "it never tried to hand over"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "desktop_relaunch: a stuck launch showed its dialog after {:.1} s ({} windows listed)",
+        started.elapsed().as_secs_f64(),
+        windows.lines().count()
+    );
+    Ok(())
 }
 
 async fn scenario(tools: Tools) -> Result<()> {

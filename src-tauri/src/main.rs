@@ -60,6 +60,7 @@ fn main() -> ExitCode {
         running_app::Step::Exit => return ExitCode::SUCCESS,
         running_app::Step::Fail(message) => {
             eprintln!("confer-desktop: {message}");
+            tell_the_user(&message);
             return ExitCode::FAILURE;
         }
         running_app::Step::Start | running_app::Step::Retry => {}
@@ -94,6 +95,28 @@ fn start_logging() {
     if let Some(e) = bad {
         tracing::warn!("RUST_LOG not understood ({e}); logging warnings only");
     }
+}
+
+/// Shows why this launch cannot start in a dialog, when nobody would read
+/// stderr: Confer started from a launcher or a meeting link rather than a
+/// terminal. Without a display it says nothing more.
+#[cfg(target_os = "linux")]
+fn tell_the_user(message: &str) {
+    use gtk::prelude::{DialogExt as _, GtkWindowExt as _};
+    use std::io::IsTerminal as _;
+    if std::io::stderr().is_terminal() || gtk::init().is_err() {
+        return;
+    }
+    let dialog = gtk::MessageDialog::new(
+        None::<&gtk::Window>,
+        gtk::DialogFlags::MODAL,
+        gtk::MessageType::Error,
+        gtk::ButtonsType::Close,
+        message,
+    );
+    dialog.set_title("Confer");
+    dialog.run();
+    dialog.close();
 }
 
 /// Hands this launch's arguments (a `confer://join/...` link) to a Confer
