@@ -81,12 +81,19 @@ pub(crate) fn write_private(dir: &Path, name: &str, body: &[u8]) -> anyhow::Resu
     let tmp = dir.join(format!(".{name}.{}", std::process::id()));
     let mut file =
         private_file(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    file.write_all(body)
+    let written = file
+        .write_all(body)
         .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
+        .with_context(|| format!("cannot write {}", tmp.display()));
     drop(file);
-    fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(path)
+    let renamed = written.and_then(|()| {
+        fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))
+    });
+    if renamed.is_err() {
+        // A disk that filled up mid-write leaves no stray file behind.
+        let _ = fs::remove_file(&tmp);
+    }
+    renamed.map(|()| path)
 }
 
 #[cfg(unix)]

@@ -83,35 +83,50 @@ pub struct EncodedVideo {
     pub annex_b: Vec<u8>,
 }
 
-/// Most an RTP timestamp may move forward between two pictures of one
-/// source (5 s at 90 kHz) before it counts as a new source's clock.
-const MAX_TIMESTAMP_STEP: u32 = 5 * 90_000;
-
-/// The step given to the first picture of a new source (one frame at 30 fps).
+/// The step given to the first picture of a new source when the wall time
+/// since the last picture is not known (one frame at 30 fps).
 const RESTART_STEP: u32 = 3_000;
+
+/// The RTP video clock rate.
+const VIDEO_CLOCK_HZ: u128 = 90_000;
 
 /// Keeps a stream's RTP timestamps moving forward when its source changes:
 /// a new camera or share restarts its clock at 0, and a receiver must not
-/// see its stream jump back in time.
+/// see its stream jump back in time (its jitter buffer would take every
+/// later picture for a late one). A source's clock never runs backwards, so
+/// a step back is a new source; its first picture is placed after the last
+/// one by the wall time between them. Forward steps, however long (a
+/// stalled camera), pass unchanged.
 #[derive(Debug, Clone, Copy, Default)]
 struct TimestampRebase {
-    /// The last source timestamp and the stream timestamp it became.
-    last: Option<(u32, u32)>,
+    /// The last source timestamp, the stream timestamp it became, and when
+    /// it was encoded (if known).
+    last: Option<(u32, u32, Option<Instant>)>,
     /// Added (wrapping) to source timestamps.
     offset: u32,
 }
 
 impl TimestampRebase {
-    fn map(&mut self, source: u32) -> u32 {
-        if let Some((last_source, last_out)) = self.last {
-            let step = source.wrapping_sub(last_source);
-            // Backwards wraps to a huge step.
-            if step > MAX_TIMESTAMP_STEP {
-                self.offset = last_out.wrapping_add(RESTART_STEP).wrapping_sub(source);
+    fn map(&mut self, source: u32, now: Option<Instant>) -> u32 {
+        if let Some((last_source, last_out, last_wall)) = self.last {
+            // Backwards is a step past half the u32 range.
+            if source.wrapping_sub(last_source) > u32::MAX / 2 {
+                let step = match (now, last_wall) {
+                    (Some(now), Some(then)) => {
+                        let ticks = now.saturating_duration_since(then).as_micros()
+                            * VIDEO_CLOCK_HZ
+                            / 1_000_000;
+                        u32::try_from(ticks)
+                            .unwrap_or(u32::MAX / 4)
+                            .clamp(1, u32::MAX / 4)
+                    }
+                    _ => RESTART_STEP,
+                };
+                self.offset = last_out.wrapping_add(step).wrapping_sub(source);
             }
         }
         let out = source.wrapping_add(self.offset);
-        self.last = Some((source, out));
+        self.last = Some((source, out, now));
         out
     }
 }
@@ -231,9 +246,28 @@ impl VideoSender {
 
     /// Encodes one picture (RTP timestamp at 90 kHz in `frame.timestamp`)
     /// into every layer. The stream's timestamps keep moving forward when
-    /// the source's clock restarts (a new source).
+    /// the source's clock restarts (a new source), by an assumed frame
+    /// interval; [`Self::encode_at`] uses the real time between pictures.
     pub fn encode(&mut self, frame: &VideoFrame) -> Result<Vec<EncodedVideo>, MediaError> {
-        let timestamp = self.rebase.map(frame.timestamp);
+        self.encode_with(frame, None)
+    }
+
+    /// [`Self::encode`] for a picture captured at `now`: a new source's
+    /// first picture follows the last one by the time between them.
+    pub fn encode_at(
+        &mut self,
+        frame: &VideoFrame,
+        now: Instant,
+    ) -> Result<Vec<EncodedVideo>, MediaError> {
+        self.encode_with(frame, Some(now))
+    }
+
+    fn encode_with(
+        &mut self,
+        frame: &VideoFrame,
+        now: Option<Instant>,
+    ) -> Result<Vec<EncodedVideo>, MediaError> {
+        let timestamp = self.rebase.map(frame.timestamp, now);
         let mut out = Vec::with_capacity(self.streams.len());
         for s in &mut self.streams {
             let scaled;
@@ -619,11 +653,29 @@ mod sender_tests {
         // A new camera: its clock starts at 0 again.
         assert_eq!(send(&mut s, 2, 0)[0].3, 96_000);
         assert_eq!(send(&mut s, 3, 3_000)[0].3, 99_000);
-        // A jump forward of more than five seconds is a new clock too.
-        assert_eq!(send(&mut s, 4, 3_000_000)[0].3, 102_000);
+        // A stalled source's long step forward is real time: kept.
+        assert_eq!(send(&mut s, 4, 3_000_000)[0].3, 3_096_000);
         // Ordinary steps, and the u32 wrap, pass through unchanged.
         let mut w = VideoSender::new(ParticipantId(1), 1, &[LayerId::Low]).unwrap();
         assert_eq!(send(&mut w, 0, u32::MAX - 999)[0].3, u32::MAX - 999);
         assert_eq!(send(&mut w, 1, 2_000)[0].3, 2_000);
+    }
+
+    #[test]
+    fn a_new_source_follows_the_last_picture_by_the_time_between_them() {
+        let t0 = Instant::now();
+        let mut s = VideoSender::new(ParticipantId(1), 1, &[LayerId::Low]).unwrap();
+        let at = |s: &mut VideoSender, ts: u32, ms: u64| {
+            let mut picture = PatternSource::picture(320, 180, 0);
+            picture.timestamp = ts;
+            s.encode_at(&picture, t0 + Duration::from_millis(ms))
+                .unwrap()[0]
+                .timestamp
+        };
+        assert_eq!(at(&mut s, 450_000, 0), 450_000);
+        // The camera was swapped; the new one's first picture came 400 ms
+        // (36,000 ticks) later.
+        assert_eq!(at(&mut s, 0, 400), 486_000);
+        assert_eq!(at(&mut s, 3_000, 433), 489_000);
     }
 }

@@ -9,11 +9,12 @@
 //! session. A damaged file is reported and replaced: it must not lock the
 //! user out of their inbox.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use confer_client::device_keys::DeviceId;
-use confer_client::direct_chat::MessageId;
+use confer_client::direct_chat::{MessageId, REMEMBERED_IDS};
 use serde::{Deserialize, Serialize};
 
 use crate::config::write_private;
@@ -60,14 +61,25 @@ pub(crate) fn load(config_dir: &Path, device: DeviceId) -> (Vec<MessageId>, Opti
 }
 
 /// Keeps `ids` (oldest first) for `device`, replacing the file atomically.
+/// Ids already in the file that `ids` lacks (kept by another run of
+/// `chat inbox` meanwhile) are kept too, before ours; the newest
+/// [`REMEMBERED_IDS`] stay.
 pub(crate) fn save<'a>(
     config_dir: &Path,
     device: DeviceId,
     ids: impl Iterator<Item = &'a MessageId>,
 ) -> anyhow::Result<()> {
-    let file = SeenFile {
-        message_ids: ids.copied().collect(),
-    };
+    let ours: Vec<MessageId> = ids.copied().collect();
+    let known: HashSet<MessageId> = ours.iter().copied().collect();
+    let (on_disk, _) = load(config_dir, device);
+    let mut message_ids: Vec<MessageId> = on_disk
+        .into_iter()
+        .filter(|id| !known.contains(id))
+        .collect();
+    message_ids.extend(ours);
+    let excess = message_ids.len().saturating_sub(REMEMBERED_IDS);
+    message_ids.drain(..excess);
+    let file = SeenFile { message_ids };
     let mut body = serde_json::to_vec(&file).context("cannot encode the shown message ids")?;
     body.push(b'\n');
     write_private(config_dir, &file_name(device), &body)?;
@@ -106,6 +118,20 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn two_runs_saving_keep_each_others_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = device();
+        let shared = MessageId::random().unwrap();
+        let first = [shared, MessageId::random().unwrap()];
+        let second = [shared, MessageId::random().unwrap()];
+        // Both loaded the file before either saved.
+        save(dir.path(), device, first.iter()).unwrap();
+        save(dir.path(), device, second.iter()).unwrap();
+        let (kept, _) = load(dir.path(), device);
+        assert_eq!(kept, vec![first[1], shared, second[1]]);
     }
 
     #[test]

@@ -32,6 +32,7 @@ use crate::api::RouterAddresses;
 use crate::media::{CaptureTrack, MediaEngine, MediaEngineStats, MediaSink};
 use crate::session::{EncryptionStats, Event, Output, Session};
 use crate::tls::{TlsError, router_client_config};
+use confer_media::processing::ProcessingConfig;
 use confer_media::source::SourceSpec;
 
 use link::{Incoming, Link};
@@ -303,8 +304,10 @@ pub enum Command {
         layer: confer_wire::simulcast::LayerId,
     },
     /// Run these stages on captured audio from the next frame on (see
-    /// [`crate::media::MediaEngine::set_processing`]).
-    Processing(confer_media::processing::ProcessingConfig),
+    /// [`crate::media::MediaEngine::set_processing`]) while the microphone
+    /// track captures a device; a file or tone gets none, also when the
+    /// track changes later.
+    Processing(ProcessingConfig),
     /// Leave the meeting.
     Leave,
 }
@@ -402,6 +405,8 @@ async fn run_inner(
     let mut captures: HashMap<CaptureTrack, capture::Capture> = HashMap::new();
     let mut admitted = false;
     let mut next_report: Option<Instant> = None;
+    // The audio processing the front end asked for last, if it did.
+    let mut processing: Option<ProcessingConfig> = None;
     loop {
         while let Some(output) = session.poll_output() {
             match output {
@@ -562,13 +567,17 @@ async fn run_inner(
                 Some(Command::Capture { track, source }) => {
                     if let Some(m) = media.as_mut() {
                         change_capture(m, &mut captures, admitted, &capture_tx, track, source.as_deref());
+                        if let (CaptureTrack::Audio, Some(wanted)) = (track, processing) {
+                            apply_processing(m, wanted);
+                        }
                     } else {
                         tracing::warn!("capture change without media: ignored");
                     }
                 }
                 Some(Command::Processing(config)) => {
+                    processing = Some(config);
                     if let Some(m) = media.as_mut() {
-                        m.engine.set_processing(config);
+                        apply_processing(m, config);
                     }
                 }
                 Some(Command::SetVideoLayer { participant, layer }) => {
@@ -637,6 +646,22 @@ fn change_capture(
         }
         m.sources.push((track, spec));
     }
+}
+
+/// Runs `wanted` on captured audio when the microphone track captures a
+/// device, and nothing on a file or tone (what is sent is then exactly the
+/// file). Judged here, on what is captured, so a fallback to the tone
+/// racing a settings change cannot leave processing on the tone.
+fn apply_processing(m: &mut MediaSetup, wanted: ProcessingConfig) {
+    let device = m
+        .sources
+        .iter()
+        .any(|(t, spec)| *t == CaptureTrack::Audio && matches!(spec, SourceSpec::Device(_)));
+    m.engine.set_processing(if device {
+        wanted
+    } else {
+        ProcessingConfig::off()
+    });
 }
 
 /// Moves the engine's outputs on: our packets to the session, decoded media

@@ -4,39 +4,34 @@
 //! The engine hands out each participant's 20 ms frames separately (the
 //! front end mixes them for the speaker). Fed one by one, two talkers would
 //! give the canceller 40 ms of reference every 20 ms, and it would model a
-//! room that does not exist. So the frames handed out within one 20 ms
-//! period are summed (saturating, as a mixer does) and the canceller gets
-//! one frame per period, a period late at most: its delay estimate covers
-//! that.
-
-use std::time::{Duration, Instant};
+//! room that does not exist. So frames are summed (saturating, as a mixer
+//! does) until a participant already in the mix sends its next frame: that
+//! frame belongs to the next 20 ms, so the mix so far goes to the canceller
+//! and a new one starts. One talker's frames thus pass one by one, in
+//! order, however unevenly they come; the last mix waits for the next frame
+//! (20 ms of reference at the end of speech is not missed).
 
 use confer_media::frame::FRAME_SAMPLES;
+use confer_wire::ids::ParticipantId;
 
-/// One frame's length.
-const PERIOD: Duration = Duration::from_millis(20);
-
-/// Mixes the frames played in each 20 ms period (sans-IO: time comes in).
+/// Mixes the others' frames into one per 20 ms (sans-IO).
 #[derive(Debug, Default)]
 pub(super) struct EchoReference {
-    /// The clock's origin, the first frame's time.
-    start: Option<Instant>,
-    /// The period being mixed, and the sum so far.
-    current: Option<(u128, Vec<i32>)>,
+    /// Who is in the mix being built, and the sum so far.
+    current: Option<(Vec<ParticipantId>, Vec<i32>)>,
 }
 
 impl EchoReference {
-    /// Adds a frame handed out at `now`. When it opens a new period the
-    /// previous period's mix is returned, ready for the canceller. A frame
-    /// that is not 20 ms long is ignored (the engine only makes 20 ms ones).
-    pub(super) fn add(&mut self, now: Instant, samples: &[i16]) -> Option<Vec<i16>> {
+    /// Adds `from`'s next frame. When it starts a new mix, the previous one
+    /// is returned, ready for the canceller. A frame that is not 20 ms long
+    /// is ignored (the engine only makes 20 ms ones).
+    pub(super) fn add(&mut self, from: ParticipantId, samples: &[i16]) -> Option<Vec<i16>> {
         if samples.len() != FRAME_SAMPLES {
             return None;
         }
-        let start = *self.start.get_or_insert(now);
-        let period = now.saturating_duration_since(start).as_nanos() / PERIOD.as_nanos();
         let finished = match &mut self.current {
-            Some((p, mix)) if *p == period => {
+            Some((who, mix)) if !who.contains(&from) => {
+                who.push(from);
                 for (m, s) in mix.iter_mut().zip(samples) {
                     *m += i32::from(*s);
                 }
@@ -44,7 +39,7 @@ impl EchoReference {
             }
             _ => self.current.take(),
         };
-        self.current = Some((period, samples.iter().map(|s| i32::from(*s)).collect()));
+        self.current = Some((vec![from], samples.iter().map(|s| i32::from(*s)).collect()));
         finished.map(|(_, mix)| {
             mix.into_iter()
                 .map(|m| m.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
@@ -57,31 +52,44 @@ impl EchoReference {
 mod tests {
     use super::*;
 
+    const ADA: ParticipantId = ParticipantId(1);
+    const BO: ParticipantId = ParticipantId(3);
+
     #[test]
-    fn frames_of_one_period_are_summed_and_handed_on_once() {
-        let t0 = Instant::now();
+    fn one_talker_passes_frame_by_frame_in_order() {
+        let mut r = EchoReference::default();
+        let frames: Vec<Vec<i16>> = (0..5)
+            .map(|n| vec![n as i16 * 100; FRAME_SAMPLES])
+            .collect();
+        assert_eq!(r.add(ADA, &frames[0]), None);
+        for n in 1..5 {
+            // However they come (a burst handed out at once is the same
+            // here): each frame ends the previous one's mix.
+            assert_eq!(r.add(ADA, &frames[n]).as_ref(), Some(&frames[n - 1]));
+        }
+    }
+
+    #[test]
+    fn two_talkers_are_summed_one_frame_each() {
         let mut r = EchoReference::default();
         let a = vec![1000i16; FRAME_SAMPLES];
         let b = vec![-300i16; FRAME_SAMPLES];
-        // Two talkers in the first period, one in the second.
-        assert_eq!(r.add(t0, &a), None);
-        assert_eq!(r.add(t0 + Duration::from_millis(7), &b), None);
-        let first = r.add(t0 + Duration::from_millis(21), &a).unwrap();
-        assert_eq!(first, vec![700i16; FRAME_SAMPLES]);
-        // A silent period in between hands on only what was played.
-        let second = r.add(t0 + Duration::from_millis(65), &b).unwrap();
-        assert_eq!(second, a);
+        assert_eq!(r.add(ADA, &a), None);
+        assert_eq!(r.add(BO, &b), None);
+        // Ada's next frame starts the next 20 ms.
+        assert_eq!(r.add(ADA, &a), Some(vec![700i16; FRAME_SAMPLES]));
+        // Bo fell silent: Ada alone.
+        assert_eq!(r.add(ADA, &b), Some(a.clone()));
     }
 
     #[test]
     fn loud_mixes_saturate_and_odd_frames_are_ignored() {
-        let t0 = Instant::now();
         let mut r = EchoReference::default();
         let loud = vec![30_000i16; FRAME_SAMPLES];
-        assert_eq!(r.add(t0, &loud), None);
-        assert_eq!(r.add(t0, &loud), None);
-        assert_eq!(r.add(t0, &[1, 2, 3]), None, "not 20 ms");
-        let mixed = r.add(t0 + PERIOD, &loud).unwrap();
+        assert_eq!(r.add(ADA, &loud), None);
+        assert_eq!(r.add(BO, &loud), None);
+        assert_eq!(r.add(ParticipantId(4), &[1, 2, 3]), None, "not 20 ms");
+        let mixed = r.add(ADA, &loud).unwrap();
         assert!(mixed.iter().all(|s| *s == i16::MAX));
     }
 }

@@ -196,7 +196,7 @@ impl MediaEngine {
     /// Encodes, seals and packetises one captured frame of `track`.
     pub fn handle_captured(
         &mut self,
-        _now: Instant,
+        now: Instant,
         track: CaptureTrack,
         frame: &Frame,
         crypto: &mut dyn FrameCrypto,
@@ -219,10 +219,10 @@ impl MediaEngine {
                 out.send_audio(a, crypto, &mut self.transmit, &mut self.stats)
             }
             (CaptureTrack::Camera, Frame::Video(v)) => {
-                out.send_video(false, v, crypto, &mut self.transmit, &mut self.stats)
+                out.send_video(now, false, v, crypto, &mut self.transmit, &mut self.stats)
             }
             (CaptureTrack::Screen, Frame::Video(v)) => {
-                out.send_video(true, v, crypto, &mut self.transmit, &mut self.stats)
+                out.send_video(now, true, v, crypto, &mut self.transmit, &mut self.stats)
             }
             _ => Err(MediaEngineError::BadFrame(format!(
                 "a {} frame for the {track:?} track",
@@ -293,18 +293,18 @@ impl MediaEngine {
         }
         let decode = self.config.decode_video;
         remote.poll(now, crypto, decode, &mut self.outputs, &mut self.feedback);
-        self.take_echo_reference(now, before);
+        self.take_echo_reference(before);
     }
 
-    /// Feeds the audio among `outputs[from..]`, handed out at `now`, to the
-    /// echo canceller's reference, mixed per 20 ms.
-    fn take_echo_reference(&mut self, now: Instant, from: usize) {
+    /// Feeds the audio among `outputs[from..]` to the echo canceller's
+    /// reference, mixed per 20 ms.
+    fn take_echo_reference(&mut self, from: usize) {
         let Some(processor) = self.processor.as_mut() else {
             return;
         };
         for output in self.outputs.range(from..) {
-            if let MediaOutput::Audio { frame, .. } = output
-                && let Some(mixed) = self.echo_reference.add(now, &frame.samples)
+            if let MediaOutput::Audio { participant, frame } = output
+                && let Some(mixed) = self.echo_reference.add(*participant, &frame.samples)
             {
                 match processor.handle_far_end(&mixed) {
                     Ok(()) => self.stats.echo_reference_frames += 1,
@@ -329,7 +329,7 @@ impl MediaEngine {
         for remote in self.remotes.values_mut() {
             remote.poll(now, crypto, decode, &mut self.outputs, &mut self.feedback);
         }
-        self.take_echo_reference(now, before);
+        self.take_echo_reference(before);
     }
 
     /// Asks for `layer` of `participant`'s camera from now on, instead of

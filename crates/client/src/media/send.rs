@@ -6,6 +6,7 @@
 //! changes (another device or quality mid-meeting) changes its layers.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::Bytes;
 use confer_media::audio_track::AudioSender;
@@ -80,6 +81,7 @@ impl Outgoing {
 
     pub(super) fn send_video(
         &mut self,
+        now: Instant,
         screen: bool,
         frame: &VideoFrame,
         crypto: &mut dyn FrameCrypto,
@@ -97,7 +99,12 @@ impl Outgoing {
             // mid-meeting adds or drops layers (never sending one larger
             // than the picture).
             Some(s) => {
-                s.set_layers(&camera_layers(frame, self.config.max_camera_layers))?;
+                let layers = camera_layers(frame, self.config.max_camera_layers);
+                // Should a new layer's encoder not start, the layers sent
+                // now go on (and it is tried again next frame).
+                if let Err(e) = s.set_layers(&layers) {
+                    tracing::debug!("camera layers {layers:?} not changed: {e}");
+                }
                 s
             }
             None if screen => slot.insert(VideoSender::screen(self.participant, track::SCREEN)?),
@@ -110,7 +117,7 @@ impl Outgoing {
                 )?)
             }
         };
-        for encoded in sender.encode(frame)? {
+        for encoded in sender.encode_at(frame, now)? {
             let track_number = if screen {
                 track::SCREEN
             } else {
