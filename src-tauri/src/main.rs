@@ -75,22 +75,30 @@ fn main() -> ExitCode {
 }
 
 /// Logs to stderr what the crates beneath the app report: warnings by
-/// default (a dropped media packet, a failed keyframe request), more when
-/// `RUST_LOG` asks, as for the CLI. An unreadable `RUST_LOG` is reported and
-/// the default kept. Nothing secret is logged at any level: tokens and keys
-/// never reach a log line (DESIGN.md).
+/// default (a capture that failed, a chat not sent), more when `RUST_LOG`
+/// asks (`target=level` lists, e.g. `confer_client=debug`). An unreadable
+/// `RUST_LOG` is reported and the default kept. Nothing secret is logged at
+/// any level: tokens and keys never reach a log line (DESIGN.md).
 fn start_logging() {
-    use tracing_subscriber::EnvFilter;
-    let (filter, bad) = match EnvFilter::try_from_default_env() {
-        Ok(filter) => (filter, None),
-        Err(e) => (
-            EnvFilter::new("warn"),
-            std::env::var_os("RUST_LOG").map(|_| e),
-        ),
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let warnings = || Targets::new().with_default(LevelFilter::WARN);
+    let asked = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let (filter, bad) = match asked.as_deref().map(str::parse::<Targets>) {
+        None => (warnings(), None),
+        Some(Ok(filter)) => (filter, None),
+        Some(Err(e)) => (warnings(), Some(e)),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                // Colours for a terminal, plain text for a log file.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_filter(filter),
+        )
         .init();
     if let Some(e) = bad {
         tracing::warn!("RUST_LOG not understood ({e}); logging warnings only");
