@@ -40,6 +40,9 @@ pub struct FramePacketizer {
     sequence: u16,
     /// Largest payload per packet.
     max_payload: usize,
+    /// Whether the layer is the largest its sender sends now (the
+    /// descriptor's `T` bit).
+    top_layer: bool,
 }
 
 impl FramePacketizer {
@@ -52,7 +55,14 @@ impl FramePacketizer {
             layer,
             sequence: 0,
             max_payload: DEFAULT_MAX_PAYLOAD,
+            top_layer: true,
         }
+    }
+
+    /// Marks (or no longer marks) this stream's layer as the largest its
+    /// sender sends; a new packetiser is the largest, being alone.
+    pub fn set_top_layer(&mut self, top: bool) {
+        self.top_layer = top;
     }
 
     /// Changes the largest payload (at least 1 byte).
@@ -89,6 +99,7 @@ impl FramePacketizer {
                         keyframe,
                         start_of_frame: i == 0,
                         end_of_frame: last,
+                        top_layer: self.top_layer,
                     }),
                     payload: chunk.to_vec(),
                 }

@@ -155,6 +155,8 @@ impl H264Packetizer {
                         keyframe,
                         start_of_frame: k == 0,
                         end_of_frame: k == last,
+                        // One stream on its own: unmarked, judged by time.
+                        top_layer: false,
                     }),
                     payload,
                 }

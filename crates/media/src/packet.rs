@@ -86,6 +86,7 @@ mod tests {
                 keyframe: true,
                 start_of_frame: true,
                 end_of_frame: true,
+                top_layer: true,
             }),
         ] {
             let p = MediaPacket {

@@ -204,6 +204,12 @@ impl VideoSender {
             });
         }
         self.streams.sort_by_key(|s| s.layer);
+        // The largest layer's packets say so: a router moves receivers of
+        // a dropped layer down at once.
+        let largest = self.streams.len().saturating_sub(1);
+        for (i, s) in self.streams.iter_mut().enumerate() {
+            s.packetizer.set_top_layer(i == largest);
+        }
         Ok(true)
     }
 
@@ -636,6 +642,31 @@ mod sender_tests {
         assert!(s.set_layers(&[LayerId::Low, LayerId::Medium]).unwrap());
         let back = send(&mut s, 5, 15000);
         assert_eq!(back[1], (LayerId::Medium, true, medium_next, 15000));
+    }
+
+    #[test]
+    fn the_largest_layer_sent_is_marked_on_its_packets() {
+        let mut s =
+            VideoSender::new(ParticipantId(1), 1, &[LayerId::Low, LayerId::Medium]).unwrap();
+        let marks = |s: &mut VideoSender, n: u64| -> Vec<(LayerId, bool)> {
+            let mut picture = PatternSource::picture(640, 360, n);
+            picture.timestamp = n as u32 * 3000;
+            let mut out = Vec::new();
+            for e in s.encode(&picture).unwrap() {
+                for p in s.packetize(&e, &e.annex_b) {
+                    let d = p.layer.unwrap();
+                    out.push((d.layer, d.top_layer));
+                }
+            }
+            out.dedup();
+            out
+        };
+        assert_eq!(
+            marks(&mut s, 0),
+            [(LayerId::Low, false), (LayerId::Medium, true)]
+        );
+        s.set_layers(&[LayerId::Low]).unwrap();
+        assert_eq!(marks(&mut s, 1), [(LayerId::Low, true)]);
     }
 
     #[test]

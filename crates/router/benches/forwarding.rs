@@ -104,6 +104,7 @@ fn video_packet(id: ParticipantId, layer: LayerId, keyframe: bool) -> Bytes {
         keyframe,
         start_of_frame: true,
         end_of_frame: true,
+        top_layer: false,
     };
     // The extension goes between the fixed header and the payload; set X.
     raw.splice(12..12, d.extension_block());

@@ -16,7 +16,7 @@
 //! ```text
 //!  0xBE 0xDE 0x00 0x01   one-byte-form profile, length = 1 word
 //!  0x10                 element id 1 (LAYER_EXTENSION_ID), length field 0 = 1 byte of data
-//!  K S E 0 0 0 L L      the descriptor byte
+//!  K S E T 0 0 L L      the descriptor byte
 //!  0x00 0x00            padding to the word boundary
 //! ```
 //!
@@ -24,6 +24,11 @@
 //!   SPS and PPS); a receiver can start decoding this layer here.
 //! - `S` (0x40): the first packet of a frame.
 //! - `E` (0x20): the last packet of a frame (same as the RTP marker bit).
+//! - `T` (0x10): this layer is the largest the sender sends now. When a
+//!   sender drops its larger layers (a lower quality, a smaller camera),
+//!   its next packets say so at once, and receivers of a dropped layer are
+//!   moved down without waiting [`LAYER_GONE_AFTER`]. Senders that leave it
+//!   0 are judged by time alone.
 //! - `LL` (0x03): the layer id: 0 = 320×180, 1 = 640×360, 2 = 1280×720.
 //!
 //! Each layer is its own RTP stream: its own SSRC
@@ -113,6 +118,8 @@ pub struct LayerDescriptor {
     pub start_of_frame: bool,
     /// The packet is the last of its frame.
     pub end_of_frame: bool,
+    /// The packet's layer is the largest its sender sends now.
+    pub top_layer: bool,
 }
 
 impl LayerDescriptor {
@@ -121,6 +128,7 @@ impl LayerDescriptor {
         (u8::from(self.keyframe) << 7)
             | (u8::from(self.start_of_frame) << 6)
             | (u8::from(self.end_of_frame) << 5)
+            | (u8::from(self.top_layer) << 4)
             | self.layer.as_u8()
     }
 
@@ -131,6 +139,7 @@ impl LayerDescriptor {
             keyframe: b & 0x80 != 0,
             start_of_frame: b & 0x40 != 0,
             end_of_frame: b & 0x20 != 0,
+            top_layer: b & 0x10 != 0,
         })
     }
 
@@ -222,6 +231,8 @@ pub struct LayerSelector {
     last_seen: [Option<Instant>; 3],
     /// When the first packet of any layer was seen.
     first_seen: Option<Instant>,
+    /// The last layer marked as the sender's largest, and when.
+    top: Option<(LayerId, Instant)>,
 }
 
 impl LayerSelector {
@@ -234,6 +245,7 @@ impl LayerSelector {
             last_request: None,
             last_seen: [None; 3],
             first_seen: None,
+            top: None,
         }
     }
 
@@ -243,8 +255,13 @@ impl LayerSelector {
     /// sends, else the smallest larger one.
     pub fn serving(&self, now: Instant) -> LayerId {
         let sent = |layer: LayerId| {
-            self.last_seen[usize::from(layer.as_u8())]
-                .is_some_and(|t| now.saturating_duration_since(t) < LAYER_GONE_AFTER)
+            let last = self.last_seen[usize::from(layer.as_u8())];
+            // A smaller layer marked the largest since this one's last
+            // packet: the sender dropped it.
+            let dropped = self
+                .top
+                .is_some_and(|(top, at)| top < layer && last.is_some_and(|t| t <= at));
+            !dropped && last.is_some_and(|t| now.saturating_duration_since(t) < LAYER_GONE_AFTER)
         };
         let discovering = self
             .first_seen
@@ -284,6 +301,9 @@ impl LayerSelector {
     pub fn handle_packet(&mut self, d: LayerDescriptor, now: Instant) -> Forwarding {
         self.last_seen[usize::from(d.layer.as_u8())] = Some(now);
         self.first_seen.get_or_insert(now);
+        if d.top_layer {
+            self.top = Some((d.layer, now));
+        }
         let serving = self.serving(now);
         if d.layer == serving && self.current != Some(serving) && d.keyframe && d.start_of_frame {
             self.current = Some(serving);
@@ -324,6 +344,7 @@ mod tests {
             keyframe,
             start_of_frame: start,
             end_of_frame: false,
+            top_layer: false,
         }
     }
 
@@ -334,8 +355,18 @@ mod tests {
             keyframe: true,
             start_of_frame: true,
             end_of_frame: false,
+            top_layer: false,
         };
         assert_eq!(desc.to_byte(), 0xC2);
+        let top = LayerDescriptor {
+            layer: LayerId::Medium,
+            keyframe: false,
+            start_of_frame: false,
+            end_of_frame: true,
+            top_layer: true,
+        };
+        assert_eq!(top.to_byte(), 0x31);
+        assert_eq!(LayerDescriptor::from_byte(0x31), Some(top));
         assert_eq!(
             desc.extension_block(),
             [0xBE, 0xDE, 0x00, 0x01, 0x10, 0xC2, 0x00, 0x00]
@@ -452,6 +483,38 @@ mod tests {
         assert_eq!(s.handle_packet(d(Medium, false, true), later), Drop);
         assert_eq!(s.poll_keyframe_request(later), Some(Medium));
         assert_eq!(s.handle_packet(d(Medium, true, true), later), Forward);
+    }
+
+    #[test]
+    fn a_layer_the_sender_marks_as_dropped_is_left_at_once() {
+        use Forwarding::*;
+        use LayerId::*;
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let top = |layer, keyframe| LayerDescriptor {
+            top_layer: true,
+            ..d(layer, keyframe, true)
+        };
+        let mut s = LayerSelector::new(Medium);
+        assert_eq!(s.handle_packet(d(Low, false, true), at(0)), Drop);
+        assert_eq!(s.handle_packet(top(Medium, true), at(1)), Forward);
+        assert_eq!(s.current(), Some(Medium));
+        // Past discovery, the sender drops Medium (its quality went down):
+        // its Low packets now say Low is the largest. No 2 s wait: Low is served, a Low
+        // keyframe is asked for and switched to.
+        assert_eq!(s.handle_packet(top(Low, false), at(640)), Drop);
+        assert_eq!(s.serving(at(640)), Low);
+        assert_eq!(s.poll_keyframe_request(at(640)), Some(Low));
+        assert_eq!(s.handle_packet(top(Low, true), at(680)), Forward);
+        assert_eq!(s.current(), Some(Low));
+        // Medium comes back (its packets now carry the mark): the receiver
+        // moves up at its keyframe.
+        assert_eq!(s.handle_packet(d(Low, false, true), at(800)), Forward);
+        assert_eq!(s.handle_packet(top(Medium, false), at(801)), Drop);
+        assert_eq!(s.serving(at(801)), Medium);
+        assert_eq!(s.poll_keyframe_request(at(801)), Some(Medium));
+        assert_eq!(s.handle_packet(top(Medium, true), at(840)), Forward);
+        assert_eq!(s.current(), Some(Medium));
     }
 
     #[test]

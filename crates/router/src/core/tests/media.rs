@@ -48,6 +48,7 @@ pub(super) fn video(
         keyframe,
         start_of_frame: start,
         end_of_frame: false,
+        top_layer: false,
     };
     let ssrc = ssrc_for(sender, track::VIDEO_BASE + layer.as_u8());
     let mut out = vec![0x90, 102];
