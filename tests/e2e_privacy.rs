@@ -270,6 +270,22 @@ fn open(session: &mut Session, packet: &[u8]) -> Result<Vec<u8>, SessionError> {
     )
 }
 
+/// The `sealed_chat` messages (private ones or ones to all) the router
+/// relayed to `m`; a plain `chat` fails the test.
+fn sealed_chats(m: &Member, private: bool) -> usize {
+    m.tap
+        .rec
+        .controls
+        .iter()
+        .filter_map(|p| ServerMessage::decode(p).ok())
+        .filter(|msg| match msg {
+            ServerMessage::SealedChat { to, .. } => to.is_some() == private,
+            ServerMessage::Chat { .. } => panic!("plain chat relayed in an E2E meeting"),
+            _ => false,
+        })
+        .count()
+}
+
 async fn pump_until(
     members: &mut [&mut Member],
     what: &str,
@@ -561,7 +577,7 @@ async fn an_e2e_meeting_relays_only_ciphertext_through_the_router() {
     ada.flush().await;
     pump_until(
         &mut [&mut ada, &mut bo, &mut cy],
-        "the chat messages",
+        "the chat messages, and their copies back to Ada",
         |ms| {
             let got = |m: &Member, text: &str| {
                 m.session
@@ -569,7 +585,11 @@ async fn an_e2e_meeting_relays_only_ciphertext_through_the_router() {
                     .iter()
                     .any(|c| c.text == text && c.e2e)
             };
-            got(ms[1], CHAT_TO_ALL) && got(ms[2], CHAT_TO_ALL) && got(ms[1], CHAT_TO_BO)
+            got(ms[1], CHAT_TO_ALL)
+                && got(ms[2], CHAT_TO_ALL)
+                && got(ms[1], CHAT_TO_BO)
+                && sealed_chats(ms[0], false) >= 1
+                && sealed_chats(ms[0], true) >= 1
         },
     )
     .await;
@@ -582,19 +602,7 @@ async fn an_e2e_meeting_relays_only_ciphertext_through_the_router() {
     assert_eq!((private.from, private.to), (ada.id, Some(bo.id)));
     // The router relayed only `sealed_chat`, the private one to Bo alone
     // (and back to Ada), never a plain `chat`.
-    let sealed_to = |m: &Member, private: bool| {
-        m.tap
-            .rec
-            .controls
-            .iter()
-            .filter_map(|p| ServerMessage::decode(p).ok())
-            .filter(|msg| match msg {
-                ServerMessage::SealedChat { to, .. } => to.is_some() == private,
-                ServerMessage::Chat { .. } => panic!("plain chat relayed in an E2E meeting"),
-                _ => false,
-            })
-            .count()
-    };
+    let sealed_to = sealed_chats;
     assert_eq!(
         [
             sealed_to(&ada, false),
