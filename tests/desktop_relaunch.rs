@@ -64,31 +64,10 @@ async fn stuck(tools: Tools) -> Result<()> {
     let (display, _xvfb) = tools.app_display()?;
     // A Confer that hangs: owns the name and never answers, for good.
     let calls = Arc::new(AtomicUsize::new(0));
-    let _hung = zbus::connection::Builder::session()?
-        .name(bus_name.name.as_str())?
-        .serve_at(
-            bus_name.object_path().as_str(),
-            Quitting {
-                calls: calls.clone(),
-            },
-        )?
-        .build()
-        .await
-        .context("the stand-in taking the app's name")?;
+    let _hung = stand_in(&bus_name, &calls).await?;
     let log = tempfile::NamedTempFile::new()?;
     // Started as a launcher starts it: stderr goes to no terminal.
-    let mut app = App(
-        Command::new(PathBuf::from(env!("CARGO_BIN_EXE_confer-desktop")))
-            .env("DISPLAY", &display)
-            .env("GDK_BACKEND", "x11")
-            .env_remove("WAYLAND_DISPLAY")
-            .env("CONFER_SERVER_URL", STUCK_SERVER_URL)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log.reopen()?)
-            .spawn()
-            .context("starting confer-desktop")?,
-    );
+    let mut app = start_app(&display, STUCK_SERVER_URL, &[], &log)?;
     let app_log = || std::fs::read_to_string(log.path()).unwrap_or_default();
     // It gives up after 20 s (plus a call's 5 s); then the dialog stays
     // until the user closes it.
@@ -142,32 +121,10 @@ async fn scenario(tools: Tools) -> Result<()> {
 
     // The quitting app: owns the name, takes the call, never answers.
     let calls = Arc::new(AtomicUsize::new(0));
-    let quitting = zbus::connection::Builder::session()?
-        .name(bus_name.name.as_str())?
-        .serve_at(
-            bus_name.object_path().as_str(),
-            Quitting {
-                calls: calls.clone(),
-            },
-        )?
-        .build()
-        .await
-        .context("the stand-in taking the app's name")?;
+    let quitting = stand_in(&bus_name, &calls).await?;
 
     let log = tempfile::NamedTempFile::new()?;
-    let mut app = App(
-        Command::new(PathBuf::from(env!("CARGO_BIN_EXE_confer-desktop")))
-            .arg("confer://join/4821937650")
-            .env("DISPLAY", &display)
-            .env("GDK_BACKEND", "x11")
-            .env_remove("WAYLAND_DISPLAY")
-            .env("CONFER_SERVER_URL", SERVER_URL)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log.reopen()?)
-            .spawn()
-            .context("starting confer-desktop")?,
-    );
+    let mut app = start_app(&display, SERVER_URL, &["confer://join/4821937650"], &log)?;
     let app_log = || std::fs::read_to_string(log.path()).unwrap_or_default();
 
     wait_for("the app to try handing over", || {
@@ -206,6 +163,44 @@ async fn scenario(tools: Tools) -> Result<()> {
         "desktop_relaunch: the app waited for the quitting one and started"
     );
     Ok(())
+}
+
+/// Takes the app's name on the session bus with a [`Quitting`] stand-in
+/// that counts the hand-over calls in `calls`.
+async fn stand_in(bus_name: &SessionBus, calls: &Arc<AtomicUsize>) -> Result<zbus::Connection> {
+    zbus::connection::Builder::session()?
+        .name(bus_name.name.as_str())?
+        .serve_at(
+            bus_name.object_path().as_str(),
+            Quitting {
+                calls: calls.clone(),
+            },
+        )?
+        .build()
+        .await
+        .context("the stand-in taking the app's name")
+}
+
+/// Starts the built app on `display` for `server_url` with `args`, its
+/// stderr into `log` (no terminal, as from a launcher).
+fn start_app(
+    display: &str,
+    server_url: &str,
+    args: &[&str],
+    log: &tempfile::NamedTempFile,
+) -> Result<App> {
+    let child = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_confer-desktop")))
+        .args(args)
+        .env("DISPLAY", display)
+        .env("GDK_BACKEND", "x11")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("CONFER_SERVER_URL", server_url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log.reopen()?)
+        .spawn()
+        .context("starting confer-desktop")?;
+    Ok(App(child))
 }
 
 /// The stand-in for an app that is quitting: what the single-instance
